@@ -1,0 +1,83 @@
+"""Range checks used by the messages' ``__post_init__``; each raises InvalidArgument."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid as uuid_module
+
+from ._errors import InvalidArgument
+
+MAX_NAME_LENGTH = 63  # Blender's datablock name limit in bytes
+
+
+def check_range(
+    field: str,
+    value: float | None,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    unit: str = "",
+) -> None:
+    """``value`` (if given) lies in [low, high] (``(low, high]`` when ``low_open``)."""
+    if value is None:
+        return
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        bracket = "(" if low_open else "["
+        raise InvalidArgument(
+            f"{field} = {value:g}{unit} is out of range; valid range is {bracket}{lo}, {hi}]{unit}",
+            field=field,
+        )
+
+
+def check_name(field: str, name: str | None) -> None:
+    if name is None:
+        return
+    if not name.strip():
+        raise InvalidArgument(f"{field} must not be empty", field=field)
+    if len(name.encode()) > MAX_NAME_LENGTH:
+        raise InvalidArgument(
+            f"{field} {name[:20]!r}… is {len(name.encode())} bytes; names are at most "
+            f"{MAX_NAME_LENGTH} bytes",
+            field=field,
+        )
+    if any(ord(c) < 32 for c in name):
+        raise InvalidArgument(f"{field} must not contain control characters", field=field)
+
+
+def check_uuid(field: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        parsed = uuid_module.UUID(value)
+    except ValueError:
+        raise InvalidArgument(f"{field} {value[:40]!r} is not a UUID", field=field) from None
+    if parsed.hex != value:
+        raise InvalidArgument(f"{field} must be a UUID as 32 lowercase hex digits", field=field)
+
+
+def check_ref(field: str, value: str | None) -> None:
+    """A node reference: a UUID or a node name."""
+    if value is None:
+        return
+    check_name(field, value)
+
+
+def normalized_quaternion(field: str, q: tuple[float, float, float, float]) -> tuple[float, ...]:
+    norm = math.sqrt(sum(c * c for c in q))
+    if norm < 1e-9:
+        raise InvalidArgument(f"{field} is a zero quaternion; give (w, x, y, z) with length 1", field=field)
+    return tuple(c / norm for c in q)
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def check_sha256(field: str, value: str | None) -> None:
+    if value is not None and not SHA256.fullmatch(value):
+        raise InvalidArgument(f"{field} must be 64 lowercase hex digits (a SHA-256)", field=field)

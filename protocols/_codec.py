@@ -1,0 +1,302 @@
+"""Typed dataclass <-> plain msgpack-able values, driven by the dataclasses' type hints.
+
+Supported field types: ``str``, ``int``, ``float``, ``bool``, ``bytes`` and ``numpy.ndarray``
+(both sent as raw frames), fixed-length ``tuple[float, ...]`` vectors, ``tuple[T, ...]``,
+``dict[str, T]``, ``Literal[...]`` strings, ``X | None`` and nested message dataclasses.
+A message union (a field typed with the ``Command`` alias) travels as a map with a ``type`` key.
+
+Decoding checks every type and names the offending field; range checks live in each
+dataclass's ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import math
+import types
+import typing
+from typing import Any, Literal, Union
+
+import numpy as np
+
+from ._errors import BadMessage, InvalidArgument, ProtocolError
+
+FRAME_KEY = "$frame"
+ALLOWED_DTYPES = frozenset(
+    f"{order}{kind}"
+    for order in "<>|"
+    for kind in ("b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8")
+)
+MAX_ARRAY_DIMS = 8
+
+_REGISTRY: dict[str, type] = {}
+
+
+def message(type_name: str):
+    """Class decorator: register a frozen dataclass as the wire message ``type_name``."""
+
+    def register(cls: type) -> type:
+        if type_name in _REGISTRY:
+            raise ValueError(f"message type {type_name!r} registered twice")
+        cls.TYPE = type_name  # type: ignore[attr-defined]
+        _REGISTRY[type_name] = cls
+        return cls
+
+    return register
+
+
+def registered_types() -> dict[str, type]:
+    """Every registered message type name -> its dataclass."""
+    return dict(_REGISTRY)
+
+
+def message_class(type_name: str) -> type:
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        raise KeyError(type_name) from None
+
+
+class Frames:
+    """Raw frames collected while encoding, or handed to the decoder."""
+
+    def __init__(self, frames: list[bytes | memoryview] | None = None) -> None:
+        self.items: list[Any] = list(frames or [])
+        self.used: set[int] = set()
+
+    def add(self, buffer: Any) -> int:
+        self.items.append(buffer)
+        return len(self.items) - 1
+
+    def take(self, index: Any, path: str) -> memoryview:
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise BadMessage(f"{path}: frame index must be an integer", field=path)
+        if not 0 <= index < len(self.items):
+            raise BadMessage(
+                f"{path}: refers to frame {index} but the message has {len(self.items)}",
+                field=path,
+            )
+        self.used.add(index)
+        return memoryview(self.items[index])
+
+
+def to_wire(obj: Any, frames: Frames) -> dict[str, Any]:
+    """A message dataclass as a msgpack-able map (bulk data appended to ``frames``)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if value is None:
+            continue
+        out[field.name] = _encode(value, frames)
+    return out
+
+
+def _encode(value: Any, frames: Frames) -> Any:
+    if dataclasses.is_dataclass(value):
+        body = to_wire(value, frames)
+        if hasattr(type(value), "TYPE") and _is_tagged(type(value)):
+            body = {"type": value.TYPE, **body}
+        return body
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        index = frames.add(array.data if array.size else b"")
+        return {FRAME_KEY: index, "dtype": array.dtype.str, "shape": list(array.shape)}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {FRAME_KEY: frames.add(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v, frames) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v, frames) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"cannot send non-finite number {value}")
+    return value
+
+
+def _is_tagged(cls: type) -> bool:
+    return getattr(cls, "TAGGED", False)
+
+
+def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
+    """Build and validate ``cls`` from a decoded map; raises ProtocolError naming the field."""
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"{path or cls.__name__}: expected a map", field=path or None)
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields) - {"type"})
+    if unknown:
+        where = f"{path}." if path else ""
+        raise InvalidArgument(
+            f"unknown field(s) {', '.join(where + k for k in map(str, unknown))}; "
+            f"{cls.TYPE if hasattr(cls, 'TYPE') else cls.__name__} takes "
+            f"{', '.join(fields) or 'no fields'}",
+            field=f"{where}{unknown[0]}",
+        )
+    kwargs = {}
+    for name, field in fields.items():
+        field_path = f"{path}.{name}" if path else name
+        if name not in data or data[name] is None:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                if _allows_none(hints[name]):
+                    kwargs[name] = None
+                    continue
+                raise InvalidArgument(f"missing required field {field_path!r}", field=field_path)
+            continue
+        kwargs[name] = _decode(hints[name], data[name], frames, field_path)
+    try:
+        return cls(**kwargs)
+    except ProtocolError as exc:
+        if exc.field and path and not exc.field.startswith(path):
+            exc.field = f"{path}.{exc.field}"
+            exc.message = f"{path}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _allows_none(hint: Any) -> bool:
+    return _is_union(hint) and type(None) in typing.get_args(hint)
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (Union, types.UnionType)
+
+
+def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
+    origin = typing.get_origin(hint)
+    if _is_union(hint):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        if all(dataclasses.is_dataclass(o) for o in options) and len(options) > 1:
+            return _decode_tagged(options, value, frames, path)
+        if len(options) == 1:
+            return _decode(options[0], value, frames, path)
+        raise TypeError(f"unsupported union {hint}")
+    if hint is Any:
+        return value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in hint)
+            raise InvalidArgument(f"{path}: {value!r} is not one of {choices}", field=path) from None
+    if hint is str:
+        return _expect(value, str, "a string", path)
+    if hint is bool:
+        return _expect(value, bool, "true or false", path)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArgument(f"{path}: expected an integer, got {_kind(value)}", field=path)
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidArgument(f"{path}: expected a number, got {_kind(value)}", field=path)
+        if not math.isfinite(value):
+            raise InvalidArgument(f"{path}: expected a finite number, got {value}", field=path)
+        return float(value)
+    if hint is bytes:
+        if not isinstance(value, dict) or set(value) != {FRAME_KEY}:
+            raise BadMessage(f"{path}: expected a raw frame reference", field=path)
+        return frames.take(value[FRAME_KEY], path).tobytes()
+    if hint is np.ndarray:
+        return _decode_array(value, frames, path)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise InvalidArgument(
+                f"{path}: {value!r} is not one of {', '.join(map(repr, choices))}", field=path
+            )
+        return value
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, list | tuple):
+            raise InvalidArgument(f"{path}: expected a list, got {_kind(value)}", field=path)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, frames, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise InvalidArgument(f"{path}: expected {len(args)} numbers, got {len(value)}", field=path)
+        return tuple(
+            _decode(a, v, frames, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise InvalidArgument(f"{path}: expected a map, got {_kind(value)}", field=path)
+        return {
+            _decode(key_hint, k, frames, f"{path} key"): _decode(value_hint, v, frames, f"{path}.{k}")
+            for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(hint):
+        if _is_tagged(hint):
+            return _decode_tagged([hint], value, frames, path)
+        return from_wire(hint, value, frames, path)
+    if hint is object:  # a tagged message of any registered command type
+        return _decode_tagged(None, value, frames, path)
+    raise TypeError(f"unsupported field type {hint!r} at {path}")
+
+
+def _decode_tagged(options: list[type] | None, value: Any, frames: Frames, path: str) -> Any:
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        raise InvalidArgument(f"{path}: expected a map with a 'type' key", field=path)
+    cls = _REGISTRY.get(value["type"])
+    allowed = options if options is not None else [c for c in _REGISTRY.values() if _is_tagged(c)]
+    if cls is None or cls not in allowed:
+        from ._errors import UnknownCommand
+
+        raise UnknownCommand(
+            f"{path}: unknown type {value['type']!r}; expected one of "
+            f"{', '.join(sorted(c.TYPE for c in allowed))}",
+            field=path,
+        )
+    return from_wire(cls, value, frames, path)
+
+
+def _decode_array(value: Any, frames: Frames, path: str) -> np.ndarray:
+    if not isinstance(value, dict) or set(value) != {FRAME_KEY, "dtype", "shape"}:
+        raise BadMessage(f"{path}: expected an array reference {{$frame, dtype, shape}}", field=path)
+    dtype, shape = value["dtype"], value["shape"]
+    if dtype not in ALLOWED_DTYPES:
+        raise BadMessage(f"{path}: dtype {dtype!r} is not a plain numeric dtype", field=path)
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_ARRAY_DIMS
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+    ):
+        raise BadMessage(f"{path}: shape must be a list of at most 8 non-negative integers", field=path)
+    buffer = frames.take(value[FRAME_KEY], path)
+    expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if buffer.nbytes != expected:
+        raise BadMessage(
+            f"{path}: frame holds {buffer.nbytes} bytes but dtype {dtype} shape {shape} needs {expected}",
+            field=path,
+        )
+    array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    return array
+
+
+def _expect(value: Any, kind: type, words: str, path: str) -> Any:
+    if not isinstance(value, kind):
+        raise InvalidArgument(f"{path}: expected {words}, got {_kind(value)}", field=path)
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map"
+    return type(value).__name__

@@ -1,0 +1,121 @@
+"""The versioned envelope around every message, and its multipart encoding.
+
+A message travels as ZeroMQ frames ``[header, *raw_frames]``. ``header`` is a msgpack map::
+
+    {"v": 1, "id": "<msg id>", "type": "<message type>", "session": "<client id>",
+     "parent": "<id of the request this answers>" | nil, "body": {...}}
+
+Bulk data (arrays, asset bytes) is referenced from the body as ``{"$frame": i, ...}`` and sent
+as raw frame ``i`` after the header, never pickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from typing import Any
+
+import msgpack
+
+from ._codec import Frames, from_wire, message_class, to_wire
+from ._errors import BadMessage, ProtocolError, TooLarge, UnknownCommand
+
+PROTOCOL_VERSION = 1
+MAX_HEADER_BYTES = 1 << 20  # 1 MiB of msgpack per header
+MAX_MESSAGE_BYTES = 256 << 20  # headers + raw frames (asset uploads)
+MAX_FRAMES = 64
+
+
+def new_id() -> str:
+    """A fresh message or session id."""
+    return uuid.uuid4().hex
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message with its routing metadata."""
+
+    body: Any
+    msg_id: str = dataclasses.field(default_factory=new_id)
+    session: str = ""
+    parent: str | None = None
+    version: int = PROTOCOL_VERSION
+
+    @property
+    def type(self) -> str:
+        return self.body.TYPE
+
+
+def encode(envelope: Envelope) -> list[Any]:
+    """The envelope as ZeroMQ frames: msgpack header first, then raw frames."""
+    frames = Frames()
+    header = {
+        "v": envelope.version,
+        "id": envelope.msg_id,
+        "type": envelope.type,
+        "session": envelope.session,
+        "parent": envelope.parent,
+        "body": to_wire(envelope.body, frames),
+    }
+    return [msgpack.packb(header, use_bin_type=True), *frames.items]
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise BadMessage(f"msgpack extension type {code} is not allowed")
+
+
+def unpack_header(raw: bytes | memoryview) -> dict[str, Any]:
+    """The header map, checked for size and shape but not yet typed."""
+    if len(raw) > MAX_HEADER_BYTES:
+        raise TooLarge(f"message header is {len(raw)} bytes; the limit is {MAX_HEADER_BYTES}")
+    try:
+        header = msgpack.unpackb(raw, raw=False, strict_map_key=True, ext_hook=_no_ext)
+    except ProtocolError:
+        raise
+    except Exception as exc:
+        raise BadMessage(f"header is not valid msgpack ({type(exc).__name__}: {exc})") from None
+    if not isinstance(header, dict):
+        raise BadMessage("header must be a msgpack map with keys v, id, type, session, body")
+    for key, kind in (("v", int), ("id", str), ("type", str)):
+        if not isinstance(header.get(key), kind) or isinstance(header.get(key), bool):
+            raise BadMessage(f"header field {key!r} is missing or not a {kind.__name__}")
+    if header["v"] != PROTOCOL_VERSION:
+        raise BadMessage(
+            f"protocol version {header['v']} is not supported; this server speaks version {PROTOCOL_VERSION}"
+        )
+    if not isinstance(header.get("session", ""), str):
+        raise BadMessage("header field 'session' must be a string")
+    if header.get("parent") is not None and not isinstance(header["parent"], str):
+        raise BadMessage("header field 'parent' must be a string or nil")
+    if not isinstance(header.get("body", {}), dict):
+        raise BadMessage("header field 'body' must be a map")
+    return header
+
+
+def decode(parts: list[Any]) -> Envelope:
+    """Frames -> a typed Envelope; raises ProtocolError naming what is wrong."""
+    if not parts:
+        raise BadMessage("empty message")
+    if len(parts) > MAX_FRAMES + 1:
+        raise TooLarge(f"message has {len(parts) - 1} raw frames; the limit is {MAX_FRAMES}")
+    total = sum(len(p) for p in parts)
+    if total > MAX_MESSAGE_BYTES:
+        raise TooLarge(f"message is {total} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    header = unpack_header(parts[0])
+    try:
+        cls = message_class(header["type"])
+    except KeyError:
+        raise UnknownCommand(f"unknown message type {header['type']!r}") from None
+    frames = Frames(parts[1:])
+    body = from_wire(cls, header.get("body", {}), frames)
+    if len(frames.used) != len(frames.items):
+        raise BadMessage(
+            f"message carries {len(frames.items)} raw frames but its body refers to {len(frames.used)}"
+        )
+    return Envelope(
+        body=body,
+        msg_id=header["id"],
+        session=header.get("session", ""),
+        parent=header.get("parent"),
+        version=header["v"],
+    )

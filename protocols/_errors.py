@@ -1,0 +1,101 @@
+"""The one exception tree, and the stable error codes that travel on the wire.
+
+StagecraftError
+└── ProtocolError            carries an ErrorCode; becomes an ``error`` reply
+    ├── BadMessage           bad_message: not msgpack, not an envelope, bad frames
+    ├── UnknownCommand       unknown_command: a type this server does not know
+    ├── InvalidArgument      invalid_argument: a field is missing, mistyped or out of range
+    ├── NotFound             not_found: a node, bone or asset that does not exist
+    ├── Conflict             conflict: the stage's state forbids it (name taken, cycle …)
+    ├── TooLarge             too_large: a message or asset over its size limit
+    ├── Forbidden            forbidden: an asset path outside the asset roots, auth
+    └── Internal             internal: a fault of the server, never of the request
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(enum.StrEnum):
+    """Stable codes; clients branch on these, never on message text."""
+
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_COMMAND = "unknown_command"
+    INVALID_ARGUMENT = "invalid_argument"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    TOO_LARGE = "too_large"
+    FORBIDDEN = "forbidden"
+    INTERNAL = "internal"
+
+
+class StagecraftError(Exception):
+    """Root of every error Stagecraft raises on purpose."""
+
+
+class ProtocolError(StagecraftError):
+    """An error with a stable wire code and a message a person can act on."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadMessage(ProtocolError):
+    code = ErrorCode.BAD_MESSAGE
+
+
+class UnknownCommand(ProtocolError):
+    code = ErrorCode.UNKNOWN_COMMAND
+
+
+class InvalidArgument(ProtocolError):
+    code = ErrorCode.INVALID_ARGUMENT
+
+
+class NotFound(ProtocolError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(ProtocolError):
+    code = ErrorCode.CONFLICT
+
+
+class TooLarge(ProtocolError):
+    code = ErrorCode.TOO_LARGE
+
+
+class Forbidden(ProtocolError):
+    code = ErrorCode.FORBIDDEN
+
+
+class Internal(ProtocolError):
+    code = ErrorCode.INTERNAL
+
+
+_BY_CODE: dict[ErrorCode, type[ProtocolError]] = {
+    cls.code: cls
+    for cls in (
+        BadMessage,
+        UnknownCommand,
+        InvalidArgument,
+        NotFound,
+        Conflict,
+        TooLarge,
+        Forbidden,
+        Internal,
+    )
+}
+
+
+def error_for_code(code: str, message: str, field: str | None = None) -> ProtocolError:
+    """The exception a client raises for an ``error`` reply (unknown codes become Internal)."""
+    try:
+        cls = _BY_CODE[ErrorCode(code)]
+    except ValueError:
+        cls = Internal
+    return cls(message, field=field)

@@ -1,0 +1,77 @@
+"""Requests that read the stage or move asset bytes; they change no scene state."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ._checks import check_name, check_ref, check_sha256
+from ._codec import message
+
+
+def _query(type_name: str):
+    def wrap(cls):
+        return message(type_name)(dataclasses.dataclass(frozen=True, slots=True)(cls))
+
+    return wrap
+
+
+@_query("hello")
+class Hello:
+    """Introduce a client; the reply is ``server_info``."""
+
+    client: str = ""
+
+
+@_query("get_node")
+class GetNode:
+    """One node's full state; the reply is ``node``."""
+
+    node: str
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+
+
+@_query("get_tree")
+class GetTree:
+    """Every node's identity and place in the hierarchy; the reply is ``tree``."""
+
+
+@_query("get_snapshot")
+class GetSnapshot:
+    """The whole stage at a sequence number; the reply is ``snapshot``."""
+
+
+@_query("get_events")
+class GetEvents:
+    """Journaled events with ``seq > after`` (at most ``limit``); the reply is ``events``."""
+
+    after: int
+    limit: int = 1000
+
+    def __post_init__(self) -> None:
+        from ._checks import check_range
+
+        check_range("after", self.after, 0)
+        check_range("limit", self.limit, 1, 10_000)
+
+
+@_query("get_asset")
+class GetAsset:
+    """An asset file's bytes from the store; the reply is ``asset_data``."""
+
+    sha256: str
+
+    def __post_init__(self) -> None:
+        check_sha256("sha256", self.sha256)
+
+
+@_query("put_asset")
+class PutAsset:
+    """Upload a file into the content-addressed store; the reply is ``asset_stored``."""
+
+    filename: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        check_name("filename", self.filename)
