@@ -1,5 +1,10 @@
-"""Stagecraft's one message vocabulary: typed messages, the envelope, errors, codec."""
+"""Stagecraft's one message vocabulary: typed messages, the envelope, errors, codec, clients.
 
+``AsyncStageClient`` / ``open_stage_client`` (trio) load on first use, so code without trio
+(a Blender add-on) can use the rest.
+"""
+
+from ._client import DEFAULT_ENDPOINT, EventStream, StageClient
 from ._codec import Frames, from_wire, registered_types, to_wire
 from ._commands import (
     COMMAND_TYPES,
@@ -71,8 +76,18 @@ from ._scene import (
     Transform,
 )
 
+
+def __getattr__(name: str):
+    if name in ("AsyncStageClient", "open_stage_client"):
+        from . import _trio_client
+
+        return getattr(_trio_client, name)
+    raise AttributeError(f"module 'protocols' has no attribute {name!r}")
+
+
 __all__ = [
     "COMMAND_TYPES",
+    "DEFAULT_ENDPOINT",
     "IDENTITY",
     "MAX_BATCH",
     "MAX_FRAMES",
@@ -84,6 +99,7 @@ __all__ = [
     "AssetData",
     "AssetRef",
     "AssetStored",
+    "AsyncStageClient",
     "BadMessage",
     "Batch",
     "BonePose",
@@ -97,6 +113,7 @@ __all__ = [
     "Error",
     "ErrorCode",
     "Event",
+    "EventStream",
     "Events",
     "Forbidden",
     "Frames",
@@ -127,6 +144,7 @@ __all__ = [
     "SetParent",
     "SetTransform",
     "Snapshot",
+    "StageClient",
     "StagecraftError",
     "TooLarge",
     "Transform",
@@ -138,6 +156,7 @@ __all__ = [
     "error_for_code",
     "from_wire",
     "new_id",
+    "open_stage_client",
     "registered_types",
     "to_wire",
     "unpack_header",

@@ -62,9 +62,12 @@ def message_class(type_name: str) -> type:
 class Frames:
     """Raw frames collected while encoding, or handed to the decoder."""
 
-    def __init__(self, frames: list[bytes | memoryview] | None = None) -> None:
+    def __init__(
+        self, frames: list[bytes | memoryview] | None = None, *, lists_as_arrays: bool = False
+    ) -> None:
         self.items: list[Any] = list(frames or [])
         self.used: set[int] = set()
+        self.lists_as_arrays = lists_as_arrays  # plain JSON input (the CLI): arrays given as lists
 
     def add(self, buffer: Any) -> int:
         self.items.append(buffer)
@@ -258,6 +261,11 @@ def _decode_tagged(options: list[type] | None, value: Any, frames: Frames, path:
 
 
 def _decode_array(value: Any, frames: Frames, path: str) -> np.ndarray:
+    if frames.lists_as_arrays and isinstance(value, list):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"{path}: expected a rectangular list of numbers", field=path) from None
     if not isinstance(value, dict) or set(value) != {FRAME_KEY, "dtype", "shape"}:
         raise BadMessage(f"{path}: expected an array reference {{$frame, dtype, shape}}", field=path)
     dtype, shape = value["dtype"], value["shape"]

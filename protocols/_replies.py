@@ -19,11 +19,14 @@ def _reply(type_name: str):
 
 @_reply("server_info")
 class ServerInfo:
+    """Who answered: versions, the stage, its newest sequence number, where events are published."""
+
     protocol_version: int
     server_version: str
     stage: str
     seq: int
     session: str
+    event_endpoint: str
 
 
 @_reply("applied")

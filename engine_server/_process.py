@@ -1,0 +1,152 @@
+"""One stage server process: recover the stage, then serve it until told to stop.
+
+The main thread owns bpy (Blender's importers need it) and runs the StageThread; trio runs
+on a second thread. SIGINT / SIGTERM cancel the trio side, which then stops the bpy thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+import zmq
+
+from ._asset_store import AssetStore
+from ._blender import Stage
+from ._journal import Journal
+from ._server import Endpoints, StageServer
+from ._service import StageService, event_from_payload, event_payload
+from ._snapshots import SnapshotStore
+from ._stage_thread import StageThread
+
+logger = logging.getLogger("stagecraft.server")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """How to run a stage: where its data lives, what to build first, where to listen."""
+
+    data_dir: Path
+    stage_file: Path | None = None
+    host: str = "127.0.0.1"
+    command_port: int = 5555
+    event_port: int = 5556
+    asset_roots: tuple[Path, ...] = ()
+    snapshot_every: int = 10_000
+
+
+def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> None:
+    """Recover and serve the stage; returns after SIGINT / SIGTERM. Call on the main thread."""
+    data_dir = Path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stage_name, commands, roots = _stage_file(config)
+    assets = AssetStore(data_dir / "assets", roots=(*config.asset_roots, *roots))
+    journal = Journal(data_dir / "journal")
+    snapshots = SnapshotStore(data_dir / "snapshots")
+    service = StageService(Stage(assets), snapshots, snapshot_every=config.snapshot_every)
+
+    started = time.perf_counter()
+    base_seq = service.restore()
+    replayed = service.replay(event_from_payload(r.payload)[0] for r in journal.recover(base_seq))
+    logger.info(
+        "recovered stage at seq %d (snapshot %d + %d journaled) in %.2f s",
+        service.seq,
+        base_seq,
+        replayed,
+        time.perf_counter() - started,
+    )
+    if service.seq == 0 and commands:
+        for command in commands:
+            outcome = service.apply_local(command, session="stage-file")
+            journal.append(outcome.seq, event_payload(outcome.event_parts))
+        journal.commit()
+        logger.info("built stage %r from %s (%d commands)", stage_name, config.stage_file, len(commands))
+
+    stage_thread = StageThread()
+    context = zmq.Context()
+    server = StageServer(
+        name=stage_name,
+        service=service,
+        stage_thread=stage_thread,
+        journal=journal,
+        snapshots=snapshots,
+        assets=assets,
+        context=context,
+    )
+    control = _TrioControl()
+    trio_thread = threading.Thread(
+        target=control.run,
+        args=(server, config, on_ready, stage_thread),
+        name="stagecraft-trio",
+    )
+    previous = {
+        sig: signal.signal(sig, lambda *_: control.cancel()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        trio_thread.start()
+        stage_thread.run_forever()
+        trio_thread.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        context.term()
+    if control.error is not None:
+        raise control.error
+    if service.seq == journal.last_seq and service.seq > service.snapshot_seq:
+        service.save_snapshot()
+        snapshots.commit(service.seq)
+        journal.rotate(service.seq)
+    journal.close()
+    logger.info("stage stopped at seq %d", service.seq)
+
+
+def _stage_file(config: ServerConfig) -> tuple[str, tuple, tuple[Path, ...]]:
+    if config.stage_file is None:
+        return "empty", (), ()
+    from stage_scenes import load_stage
+
+    stage = load_stage(config.stage_file)
+    return stage.name, stage.commands, tuple(stage.asset_roots)
+
+
+class _TrioControl:
+    """Runs the trio side on its thread and lets the main thread cancel it."""
+
+    def __init__(self) -> None:
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._scope: trio.CancelScope | None = None
+        self._cancel_requested = False
+        self.error: BaseException | None = None
+
+    def run(self, server: StageServer, config: ServerConfig, on_ready, stage_thread: StageThread) -> None:
+        try:
+            trio.run(self._main, server, config, on_ready)
+        except BaseException as exc:  # handed to the main thread, which re-raises it
+            self.error = exc
+        finally:
+            stage_thread.stop()
+
+    async def _main(self, server: StageServer, config: ServerConfig, on_ready) -> None:
+        self._token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as self._scope:
+            if self._cancel_requested:
+                return
+            async with trio.open_nursery() as nursery:
+                endpoints = await nursery.start(
+                    server.serve, config.host, config.command_port, config.event_port
+                )
+                on_ready(endpoints)
+
+    def cancel(self) -> None:
+        self._cancel_requested = True
+        if self._token is not None and self._scope is not None:
+            try:
+                self._token.run_sync_soon(self._scope.cancel)
+            except trio.RunFinishedError:
+                pass

@@ -1,0 +1,247 @@
+"""The trio core: the command endpoint (ROUTER), the event endpoint (PUB), group commit.
+
+Request path: the ROUTER task decodes a request, queues it to the bpy thread and takes the
+next one without waiting. Outcomes come back in order; the commit task appends their events
+to the journal, makes the batch durable with one fdatasync, and only then sends the replies
+and publishes the events. Requests that need no bpy (hello, events, assets) are answered here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+from typing import Any
+
+import trio
+import zmq
+
+from protocols import (
+    PROTOCOL_VERSION,
+    AssetData,
+    AssetStored,
+    Envelope,
+    Error,
+    ErrorCode,
+    Events,
+    GetAsset,
+    GetEvents,
+    Hello,
+    ProtocolError,
+    PutAsset,
+    ServerInfo,
+    decode,
+    encode,
+    unpack_header,
+)
+from protocols._envelope import MAX_MESSAGE_BYTES
+from protocols._zmq_trio import TrioSocket
+
+from ._asset_store import AssetStore
+from ._journal import Journal
+from ._service import Outcome, StageService, event_from_payload, event_payload
+from ._snapshots import SnapshotStore
+from ._stage_thread import StageThread
+
+logger = logging.getLogger("stagecraft.server")
+
+SERVER_VERSION = "0.1.0"
+MAX_IN_FLIGHT = 4096
+EVENT_TOPIC = b"event"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where the stage listens."""
+
+    commands: str
+    events: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Request:
+    identity: bytes
+    delimiter: bool
+    envelope: Envelope
+
+
+class StageServer:
+    """Serves one stage; the bpy side is reached only through ``stage_thread``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        service: StageService,
+        stage_thread: StageThread,
+        journal: Journal,
+        snapshots: SnapshotStore,
+        assets: AssetStore,
+        context: zmq.Context,
+    ) -> None:
+        self.name = name
+        self.service = service
+        self.stage_thread = stage_thread
+        self.journal = journal
+        self.snapshots = snapshots
+        self.assets = assets
+        self.context = context
+        self._in_flight = trio.Semaphore(MAX_IN_FLIGHT)
+        self._outcomes_send, self._outcomes = trio.open_memory_channel[list[tuple[_Request, Any]]](math.inf)
+
+    async def serve(
+        self, host: str, command_port: int, event_port: int, *, task_status=trio.TASK_STATUS_IGNORED
+    ) -> None:
+        router = self.context.socket(zmq.ROUTER)
+        publisher = self.context.socket(zmq.PUB)
+        try:
+            router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            router.setsockopt(zmq.SNDHWM, 0)
+            router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+            router.setsockopt(zmq.LINGER, 0)
+            publisher.setsockopt(zmq.SNDHWM, 100_000)
+            publisher.setsockopt(zmq.LINGER, 0)
+            endpoints = Endpoints(
+                commands=_bind(router, host, command_port), events=_bind(publisher, host, event_port)
+            )
+            self.endpoints = endpoints
+            commands = TrioSocket(router)
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(commands.run)
+                nursery.start_soon(self._commit_loop, commands, publisher)
+                nursery.start_soon(self._request_loop, commands, trio.lowlevel.current_trio_token())
+                task_status.started(endpoints)
+        finally:
+            router.close(linger=0)
+            publisher.close(linger=0)
+
+    async def _request_loop(self, commands: TrioSocket, token: trio.lowlevel.TrioToken) -> None:
+        async for parts in commands.inbox:
+            identity, delimiter, frames = _split_route(parts)
+            try:
+                envelope = decode(frames)
+            except ProtocolError as exc:
+                commands.send_nowait(_route(identity, delimiter, _error_reply(exc, frames)))
+                continue
+            request = _Request(identity, delimiter, envelope)
+            body = envelope.body
+            if isinstance(body, Hello | GetEvents | GetAsset | PutAsset):
+                await self._in_flight.acquire()
+                self._nursery.start_soon(self._answer_here, commands, request)
+                continue
+            await self._in_flight.acquire()
+            self.stage_thread.submit(
+                functools.partial(self.service.handle, envelope), request, self._deliver, token
+            )
+
+    def _deliver(self, results: list[tuple[_Request, Any]]) -> None:
+        self._outcomes_send.send_nowait(results)
+
+    async def _commit_loop(self, commands: TrioSocket, publisher: zmq.Socket) -> None:
+        while True:
+            results = await self._outcomes.receive()
+            while True:
+                try:
+                    results.extend(self._outcomes.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            snapshot_seq = None
+            for _request, outcome in results:
+                if isinstance(outcome, Outcome) and outcome.event_parts is not None:
+                    self.journal.append(outcome.seq, event_payload(outcome.event_parts))
+                    snapshot_seq = outcome.snapshot_seq or snapshot_seq
+            await trio.to_thread.run_sync(self.journal.commit)
+            for request, outcome in results:
+                if isinstance(outcome, Outcome):
+                    reply = outcome.reply
+                    if outcome.event_parts is not None:
+                        publisher.send_multipart([EVENT_TOPIC, *outcome.event_parts], zmq.NOBLOCK, copy=False)
+                else:
+                    reply = _error_body(outcome, request.envelope)
+                commands.send_nowait(
+                    _route(request.identity, request.delimiter, _reply(reply, request.envelope))
+                )
+                self._in_flight.release()
+            if snapshot_seq is not None:
+                await trio.to_thread.run_sync(self._commit_snapshot, snapshot_seq)
+
+    def _commit_snapshot(self, seq: int) -> None:
+        self.snapshots.commit(seq)
+        self.journal.rotate(seq)
+        logger.info("snapshot committed at seq %d", seq)
+
+    async def _answer_here(self, commands: TrioSocket, request: _Request) -> None:
+        """Requests that need no bpy: answered on the trio side, off the stage thread."""
+        body = request.envelope.body
+        try:
+            if isinstance(body, Hello):
+                reply: Any = ServerInfo(
+                    protocol_version=PROTOCOL_VERSION,
+                    server_version=SERVER_VERSION,
+                    stage=self.name,
+                    seq=self.journal.last_seq,
+                    session=request.envelope.session,
+                    event_endpoint=self.endpoints.events,
+                )
+            elif isinstance(body, GetEvents):
+                records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
+                reply = Events(
+                    events=tuple(event_from_payload(r.payload)[0] for r in records),
+                    last_seq=self.journal.last_seq,
+                )
+            elif isinstance(body, GetAsset):
+                data = await trio.to_thread.run_sync(self.assets.read, body.sha256)
+                reply = AssetData(sha256=body.sha256, data=data)
+            else:
+                digest = await trio.to_thread.run_sync(self.assets.put_bytes, body.data)
+                reply = AssetStored(sha256=digest, size=len(body.data))
+        except Exception as exc:  # becomes an error reply; the server carries on
+            reply = _error_body(exc, request.envelope)
+        finally:
+            self._in_flight.release()
+        commands.send_nowait(_route(request.identity, request.delimiter, _reply(reply, request.envelope)))
+
+
+def _bind(socket: zmq.Socket, host: str, port: int) -> str:
+    socket.bind(f"tcp://{host}:{port or '*'}")
+    return socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def _split_route(parts: list[bytes]) -> tuple[bytes, bool, list[bytes]]:
+    """ROUTER frames -> (peer identity, REQ-style delimiter present, message frames)."""
+    identity, rest = parts[0], parts[1:]
+    if rest and rest[0] == b"":
+        return identity, True, rest[1:]
+    return identity, False, rest
+
+
+def _route(identity: bytes, delimiter: bool, frames: list[Any]) -> list[Any]:
+    return [identity, b"", *frames] if delimiter else [identity, *frames]
+
+
+def _reply(body: Any, request: Envelope) -> list[Any]:
+    return encode(Envelope(body=body, session=request.session, parent=request.msg_id))
+
+
+def _error_body(exc: BaseException, request: Envelope) -> Error:
+    if isinstance(exc, ProtocolError):
+        return Error(code=exc.code, message=exc.message, field=exc.field)
+    logger.exception("internal error handling %s", request.type, exc_info=exc)
+    return Error(
+        code=ErrorCode.INTERNAL,
+        message=f"internal error while handling {request.type}: {type(exc).__name__}: {exc}",
+    )
+
+
+def _error_reply(exc: ProtocolError, frames: list[bytes]) -> list[Any]:
+    """An error reply to a request that could not be decoded (parent id if we can read it)."""
+    parent = session = None
+    try:
+        header = unpack_header(frames[0]) if frames else {}
+        parent, session = header.get("id"), header.get("session")
+    except ProtocolError:
+        pass
+    body = Error(code=exc.code, message=exc.message, field=exc.field)
+    return encode(Envelope(body=body, session=session if isinstance(session, str) else "", parent=parent))

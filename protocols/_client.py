@@ -1,0 +1,201 @@
+"""A blocking Python client for the stage (pyzmq + msgpack only, so Blender can use it).
+
+``StageClient`` sends requests to the command endpoint and returns typed replies, raising the
+ProtocolError subclass an ``error`` reply names. ``EventStream`` follows the event endpoint in
+sequence order and fills any gap from the journal, so a follower never silently misses a change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from ._commands import Command
+from ._envelope import Envelope, decode, encode, new_id
+from ._errors import error_for_code
+from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
+from ._replies import (
+    Applied,
+    AssetStored,
+    Error,
+    Event,
+    Events,
+    ServerInfo,
+    Snapshot,
+    Tree,
+)
+from ._scene import NodeState
+
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
+EVENT_TOPIC = b"event"
+
+
+class StageClient:
+    """Request / reply with one stage; not thread-safe (one client per thread)."""
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        *,
+        session: str | None = None,
+        timeout: float = 30.0,
+        context: zmq.Context | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.session = session or new_id()
+        self.timeout = timeout
+        self._context = context or zmq.Context.instance()
+        self._socket = self._context.socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.connect(endpoint)
+        self._early: dict[str, Envelope] = {}
+        self._info: ServerInfo | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def send(self, body: Any) -> str:
+        """Send a request without waiting; returns its message id (for pipelining)."""
+        envelope = Envelope(body=body, session=self.session)
+        self._socket.send_multipart(encode(envelope), copy=False)
+        return envelope.msg_id
+
+    def receive(self, msg_id: str, timeout: float | None = None) -> Any:
+        """The reply body to request ``msg_id``; raises its error or TimeoutError."""
+        envelope = self._early.pop(msg_id, None)
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while envelope is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._socket.poll(remaining * 1000, zmq.POLLIN):
+                raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
+            reply = decode(self._socket.recv_multipart())
+            if reply.parent == msg_id:
+                envelope = reply
+            elif reply.parent is not None:
+                self._early[reply.parent] = reply
+        if isinstance(envelope.body, Error):
+            raise error_for_code(envelope.body.code, envelope.body.message, envelope.body.field)
+        return envelope.body
+
+    def request(self, body: Any, timeout: float | None = None) -> Any:
+        """Send ``body`` and wait for its reply."""
+        return self.receive(self.send(body), timeout)
+
+    def send_raw(self, frames: list[bytes]) -> None:
+        """Send frames as they are (for tests of the server's input checks)."""
+        self._socket.send_multipart(frames)
+
+    def receive_raw(self, timeout: float | None = None) -> Envelope:
+        """The next reply, whatever it answers."""
+        if not self._socket.poll((self.timeout if timeout is None else timeout) * 1000, zmq.POLLIN):
+            raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
+        return decode(self._socket.recv_multipart())
+
+    # -- the stage --------------------------------------------------------------------------
+
+    def hello(self, client: str = "python") -> ServerInfo:
+        self._info = self.request(Hello(client=client))
+        return self._info
+
+    def apply(self, command: Command) -> Applied:
+        """Apply one command (or a Batch); returns once it is durable."""
+        return self.request(command)
+
+    def node(self, ref: str) -> NodeState:
+        return self.request(GetNode(node=ref))
+
+    def tree(self) -> Tree:
+        return self.request(GetTree())
+
+    def snapshot(self) -> Snapshot:
+        return self.request(GetSnapshot())
+
+    def events(self, after: int, limit: int = 1000) -> Events:
+        return self.request(GetEvents(after=after, limit=limit))
+
+    def put_asset(self, path: str | Path) -> str:
+        """Upload a file to the stage's asset store; returns its SHA-256."""
+        path = Path(path)
+        stored: AssetStored = self.request(PutAsset(filename=path.name, data=path.read_bytes()))
+        return stored.sha256
+
+    def get_asset(self, sha256: str) -> bytes:
+        return self.request(GetAsset(sha256=sha256)).data
+
+    def subscribe(self) -> EventStream:
+        """An event stream, connected before any snapshot you take next."""
+        info = self._info or self.hello()
+        return EventStream(self, info.event_endpoint)
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+
+    def __enter__(self) -> StageClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventStream:
+    """Events in sequence order from ``after`` on; gaps are filled from the journal."""
+
+    def __init__(self, client: StageClient, endpoint: str) -> None:
+        self.client = client
+        self._socket = client._context.socket(zmq.SUB)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.RCVHWM, 0)
+        self._socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
+        self._socket.connect(endpoint)
+        self.last_seq: int | None = None
+        self._pending: list[Event] = []
+
+    def start_after(self, seq: int) -> None:
+        """Deliver events with seq > ``seq`` (the snapshot's) from now on."""
+        self.last_seq = seq
+
+    def next(self, timeout: float | None = None) -> Event | None:
+        """The next event in order, or None if none arrives within ``timeout`` seconds."""
+        if self._pending:
+            return self._take(self._pending.pop(0))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
+            if not self._socket.poll(remaining, zmq.POLLIN):
+                return None
+            parts = self._socket.recv_multipart()
+            event: Event = decode(parts[1:]).body
+            if self.last_seq is None:
+                self.last_seq = event.seq - 1
+            if event.seq <= self.last_seq:
+                continue
+            if event.seq > self.last_seq + 1:
+                self._fill_gap(event.seq)
+                self._pending.append(event)
+                return self._take(self._pending.pop(0))
+            return self._take(event)
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            event = self.next()
+            if event is not None:
+                yield event
+
+    def _fill_gap(self, upto: int) -> None:
+        after = self.last_seq
+        while after is not None and after + 1 < upto:
+            missed = self.client.events(after=after, limit=min(10_000, upto - after - 1))
+            if not missed.events:
+                break
+            self._pending.extend(e for e in missed.events if e.seq < upto)
+            after = missed.events[-1].seq
+
+    def _take(self, event: Event) -> Event:
+        self.last_seq = event.seq
+        return event
+
+    def close(self) -> None:
+        self._socket.close(linger=0)

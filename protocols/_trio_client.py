@@ -1,0 +1,116 @@
+"""A trio client for the stage: concurrent requests over one DEALER, events over SUB.
+
+async with open_stage_client("tcp://127.0.0.1:5555") as client:
+    applied = await client.request(SetTransform(node="Crate", location=(0, 0, 1)))
+    async with client.events() as events:
+        async for event in events: ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import trio
+import zmq
+
+from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC
+from ._envelope import Envelope, decode, encode, new_id
+from ._errors import error_for_code
+from ._queries import GetEvents, Hello
+from ._replies import Error, Event, ServerInfo
+from ._zmq_trio import TrioSocket
+
+
+class AsyncStageClient:
+    """Many tasks may ``request`` at once; each waits for its own reply."""
+
+    def __init__(self, socket: TrioSocket, context: zmq.Context, session: str, nursery: trio.Nursery) -> None:
+        self._socket = socket
+        self._context = context
+        self.session = session
+        self._nursery = nursery
+        self._waiting: dict[str, trio.MemorySendChannel[Envelope]] = {}
+
+    async def request(self, body: Any, timeout: float = 30.0) -> Any:
+        """Send ``body`` and return its reply; an ``error`` reply raises its ProtocolError."""
+        envelope = Envelope(body=body, session=self.session)
+        send, receive = trio.open_memory_channel[Envelope](1)
+        self._waiting[envelope.msg_id] = send
+        try:
+            self._socket.send_nowait(encode(envelope))
+            with trio.fail_after(timeout):
+                reply = await receive.receive()
+        finally:
+            del self._waiting[envelope.msg_id]
+        if isinstance(reply.body, Error):
+            raise error_for_code(reply.body.code, reply.body.message, reply.body.field)
+        return reply.body
+
+    async def _dispatch(self) -> None:
+        async for parts in self._socket.inbox:
+            reply = decode(parts)
+            waiter = self._waiting.get(reply.parent or "")
+            if waiter is not None:
+                waiter.send_nowait(reply)
+
+    @contextlib.asynccontextmanager
+    async def events(self, after: int | None = None) -> AsyncIterator[trio.MemoryReceiveChannel[Event]]:
+        """Events in sequence order after ``after`` (default: from now); gaps filled from the journal."""
+        info: ServerInfo = await self.request(Hello(client="trio"))
+        socket = self._context.socket(zmq.SUB)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
+        socket.connect(info.event_endpoint)
+        subscriber = TrioSocket(socket)
+        send, receive = trio.open_memory_channel[Event](1024)
+        last = info.seq if after is None else after
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(subscriber.run)
+                nursery.start_soon(self._follow, subscriber, send, last)
+                yield receive
+                nursery.cancel_scope.cancel()
+        finally:
+            socket.close(linger=0)
+
+    async def _follow(self, subscriber: TrioSocket, send: trio.MemorySendChannel[Event], last: int) -> None:
+        async with send:
+            async for parts in subscriber.inbox:
+                event: Event = decode(parts[1:]).body
+                if event.seq <= last:
+                    continue
+                while event.seq > last + 1:
+                    missed = await self.request(
+                        GetEvents(after=last, limit=min(10_000, event.seq - last - 1))
+                    )
+                    if not missed.events:
+                        break
+                    for old in missed.events:
+                        if old.seq < event.seq:
+                            await send.send(old)
+                            last = old.seq
+                await send.send(event)
+                last = event.seq
+
+
+@contextlib.asynccontextmanager
+async def open_stage_client(
+    endpoint: str = DEFAULT_ENDPOINT, *, session: str | None = None, context: zmq.Context | None = None
+) -> AsyncIterator[AsyncStageClient]:
+    """Connect to a stage's command endpoint for the duration of the block."""
+    context = context or zmq.Context.instance()
+    socket = context.socket(zmq.DEALER)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.connect(endpoint)
+    dealer = TrioSocket(socket)
+    try:
+        async with trio.open_nursery() as nursery:
+            client = AsyncStageClient(dealer, context, session or new_id(), nursery)
+            nursery.start_soon(dealer.run)
+            nursery.start_soon(client._dispatch)
+            yield client
+            nursery.cancel_scope.cancel()
+    finally:
+        socket.close(linger=0)

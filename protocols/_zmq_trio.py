@@ -1,0 +1,67 @@
+"""All ZeroMQ <-> trio glue: one trio task owns a socket and does all its I/O.
+
+ZeroMQ's ``FD`` is edge-triggered: it becomes readable when the socket's ``EVENTS`` may have
+changed, and only a read of ``EVENTS`` re-arms it. The owner task therefore drains the socket
+(sends queued frames, receives what is there) and re-reads ``EVENTS`` before every wait, and it
+is the only task that waits on the FD. Other tasks hand it outgoing messages with
+``send_nowait``, which wakes it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any
+
+import trio
+import zmq
+
+logger = logging.getLogger("stagecraft.zmq")
+
+
+class TrioSocket:
+    """A ZeroMQ socket served by ``run()``; receive from ``inbox``, send with ``send_nowait``."""
+
+    def __init__(self, socket: zmq.Socket, *, inbox_size: int = 1024) -> None:
+        self.socket = socket
+        self._outbox: collections.deque[list[Any]] = collections.deque()
+        self._inbox_send, self.inbox = trio.open_memory_channel[list[bytes]](inbox_size)
+        self._waiting: trio.CancelScope | None = None
+
+    def send_nowait(self, parts: list[Any]) -> None:
+        """Queue a multipart message; the owner task sends it in order."""
+        self._outbox.append(parts)
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    async def run(self) -> None:
+        """The owner loop; runs until cancelled. Closes the inbox when it ends."""
+        async with self._inbox_send:
+            while True:
+                await trio.lowlevel.checkpoint()
+                self._flush()
+                while True:
+                    try:
+                        parts = self.socket.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    await self._inbox_send.send(parts)
+                    self._flush()
+                events = self.socket.getsockopt(zmq.EVENTS)
+                if events & zmq.POLLIN or (self._outbox and events & zmq.POLLOUT):
+                    continue
+                with trio.CancelScope() as self._waiting:
+                    await trio.lowlevel.wait_readable(self.socket.FD)
+                self._waiting = None
+
+    def _flush(self) -> None:
+        while self._outbox:
+            try:
+                self.socket.send_multipart(self._outbox[0], zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            except zmq.ZMQError as exc:
+                if exc.errno != zmq.EHOSTUNREACH:
+                    raise
+                logger.info("dropped a reply to a peer that has gone away")
+            self._outbox.popleft()
