@@ -41,10 +41,32 @@ SMPLX_KINTREE = (
     21, 40, 41, 21, 43, 44, 21, 46, 47, 21, 49, 50, 21, 52, 53,
 )  # fmt: skip
 BODY_NAMES = (
-    "pelvis left_hip right_hip spine1 left_knee right_knee spine2 left_ankle right_ankle spine3 "
-    "left_foot right_foot neck left_collar right_collar head left_shoulder right_shoulder "
-    "left_elbow right_elbow left_wrist right_wrist jaw left_eye_smplhf right_eye_smplhf"
-).split()
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "jaw",
+    "left_eye_smplhf",
+    "right_eye_smplhf",
+)
 FINGERS = ("index", "middle", "pinky", "ring", "thumb")
 
 
@@ -70,7 +92,7 @@ def test_exports():
 
 def test_smplx_names_and_kintree():
     hands = [f"{side}_{finger}{k}" for side in ("left", "right") for finger in FINGERS for k in (1, 2, 3)]
-    assert SMPLX_JOINT_NAMES == (*BODY_NAMES, *hands)
+    assert (*BODY_NAMES, *hands) == SMPLX_JOINT_NAMES
     assert len(SMPLX_JOINT_NAMES) == 55
     assert SMPLX_PARENTS == SMPLX_KINTREE
 
@@ -472,3 +494,14 @@ def test_default_stage_builds_in_blender(tmp_path: Path):
     assert nodes["Shaker"].parent == nodes["Hero"].uuid
     assert nodes["Shaker"].parent_bone == "right_wrist"
     assert nodes["HeroFocus"].parent_bone == "head"
+
+
+def test_the_documented_example_loads(tmp_path):
+    doc = (Path(__file__).parent.parent / "docs" / "stage-format.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "assets" / "models").mkdir(parents=True)
+    (tmp_path / "assets" / "models" / "booth.glb").write_bytes(b"glTF")
+    (tmp_path / "diner.toml").write_text(example)
+    stage = load_stage(tmp_path / "diner.toml")
+    assert stage.name == "Diner"
+    assert [c.name for c in stage.commands if isinstance(c, CreateNode)][3:6] == ["Waiter", "Mug", "FaceMark"]

@@ -1,0 +1,137 @@
+"""Stage server figures: command round trip, durable throughput, event fan-out, recovery time.
+
+Runs real server processes on 127.0.0.1 (journal on, fdatasync per group commit).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from engine_server import Journal
+from engine_server._service import event_payload
+from engine_server._subprocess import StageProcess
+from protocols import CreateNode, Envelope, Event, MeshSpec, SetTransform, encode, new_id
+
+ROUND_TRIPS = 2000
+THROUGHPUT_COMMANDS = 20_000
+WINDOW = 256
+FANOUT_SUBSCRIBERS = 8
+FANOUT_COMMANDS = 5000
+RECOVERY_ENTRIES = 100_000
+
+
+def _crate(client) -> str:
+    return client.apply(CreateNode(kind="mesh", name="Crate", mesh=MeshSpec(primitive="cube"))).nodes[0]
+
+
+def round_trip(stage: StageProcess) -> tuple[float, float]:
+    with stage.client() as client:
+        uuid = _crate(client)
+        samples = []
+        for i in range(ROUND_TRIPS):
+            started = time.perf_counter()
+            client.apply(SetTransform(node=uuid, location=(i * 1e-3, 0.0, 0.0)))
+            samples.append(time.perf_counter() - started)
+    samples.sort()
+    return samples[len(samples) // 2] * 1e3, samples[int(len(samples) * 0.99)] * 1e3
+
+
+def throughput(stage: StageProcess) -> float:
+    with stage.client() as client:
+        uuid = client.node("Crate").uuid
+        window: list[str] = []
+        started = time.perf_counter()
+        for i in range(THROUGHPUT_COMMANDS):
+            window.append(client.send(SetTransform(node=uuid, location=(0.0, i * 1e-3, 0.0))))
+            if len(window) >= WINDOW:
+                client.receive(window.pop(0))
+        for msg_id in window:
+            client.receive(msg_id)
+        return THROUGHPUT_COMMANDS / (time.perf_counter() - started)
+
+
+def fan_out(stage: StageProcess) -> tuple[float, float]:
+    """Events/s delivered to all subscribers together, and p50 command-to-event latency."""
+    with stage.client() as client:
+        uuid = client.node("Crate").uuid
+        streams = [client.subscribe() for _ in range(FANOUT_SUBSCRIBERS)]
+        start = client.hello().seq
+        for stream in streams:
+            stream.start_after(start)
+        sent_at: dict[int, float] = {}
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def follow(stream) -> None:
+            for _ in range(FANOUT_COMMANDS):
+                event = stream.next(timeout=60)
+                with lock:
+                    latencies.append(time.perf_counter() - sent_at.get(event.seq, time.perf_counter()))
+
+        threads = [threading.Thread(target=follow, args=(s,)) for s in streams]
+        for thread in threads:
+            thread.start()
+        started = time.perf_counter()
+        window: list[tuple[str, float]] = []
+        for i in range(FANOUT_COMMANDS):
+            msg_id = client.send(SetTransform(node=uuid, location=(0.0, 0.0, i * 1e-3)))
+            window.append((msg_id, time.perf_counter()))
+            if len(window) >= 32:
+                first, when = window.pop(0)
+                sent_at[client.receive(first).seq] = when
+        for msg_id, when in window:
+            sent_at[client.receive(msg_id).seq] = when
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        for stream in streams:
+            stream.close()
+    return FANOUT_SUBSCRIBERS * FANOUT_COMMANDS / elapsed, statistics.median(latencies) * 1e3
+
+
+def recovery(directory: Path) -> float:
+    """Seconds from process start to serving, with RECOVERY_ENTRIES journaled commands."""
+    journal = Journal(directory / "journal")
+    list(journal.recover(0))
+    create = CreateNode(kind="mesh", name="Crate", uuid=new_id(), mesh=MeshSpec(primitive="cube"))
+    for seq in range(1, RECOVERY_ENTRIES + 1):
+        command = create if seq == 1 else SetTransform(node=create.uuid, location=(seq * 1e-4, 0.0, 0.0))
+        journal.append(seq, event_payload(encode(Envelope(body=Event(seq=seq, command=command)))))
+        if seq % 10_000 == 0:
+            journal.commit()
+    journal.commit()
+    journal.close()
+    started = time.perf_counter()
+    stage = StageProcess(directory, "--empty").start()
+    elapsed = time.perf_counter() - started
+    with stage.client() as client:
+        if client.hello().seq != RECOVERY_ENTRIES:
+            raise RuntimeError("recovery did not replay the whole journal")
+    stage.kill()
+    return elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="stagecraft-bench-") as scratch:
+        stage = StageProcess(Path(scratch) / "live", "--empty").start()
+        try:
+            p50, p99 = round_trip(stage)
+            rate = throughput(stage)
+            events_rate, event_latency = fan_out(stage)
+        finally:
+            stage.kill()
+        recovery_s = recovery(Path(scratch) / "recovery")
+    print(f"set_transform_round_trip_p50: {p50:.3f} ms")
+    print(f"set_transform_round_trip_p99: {p99:.3f} ms")
+    print(f"durable_commands_per_s: {rate:.0f} commands/s")
+    print(f"event_fanout_8_subscribers: {events_rate:.0f} events/s")
+    print(f"event_latency_p50: {event_latency:.3f} ms")
+    print(f"recovery_100k_entries: {recovery_s:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

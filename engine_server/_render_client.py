@@ -1,0 +1,50 @@
+"""``stagecraft render``: rebuild the stage from a snapshot in this process's bpy, render one frame.
+
+The stage thread never renders: a render takes tens of milliseconds to seconds, and nothing may
+touch the scene while it runs. This process takes a snapshot and renders its own copy.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from protocols import InvalidArgument, NotFound, StageClient
+
+
+def render_stage(
+    client: StageClient,
+    out: Path,
+    camera: str | None,
+    engine: str,
+    resolution: str,
+    samples: int,
+) -> Path:
+    """Render the stage's ``camera`` (default: its active camera) to the PNG ``out``."""
+    from renderers import RenderSettings, render_still
+
+    from ._asset_store import AssetStore
+    from ._blender import Stage
+
+    settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)
+    snapshot = client.snapshot()
+    with tempfile.TemporaryDirectory(prefix="stagecraft-render-") as scratch:
+        stage = Stage(AssetStore(Path(scratch)))
+        stage.rebuild(snapshot.scene, snapshot.nodes, client.get_asset)
+        if camera is None:
+            if snapshot.scene.active_camera is None:
+                raise NotFound("the stage has no active camera; name one with --camera")
+            camera = stage.node_state(snapshot.scene.active_camera).name
+        return render_still(stage.node_state(camera).name, out, settings)
+
+
+def _resolution(text: str) -> str | tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", text)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    if not text.isalpha():
+        raise InvalidArgument(
+            f"resolution {text!r} is neither a preset name nor WIDTHxHEIGHT", field="resolution"
+        )
+    return text

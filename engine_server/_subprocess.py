@@ -1,0 +1,75 @@
+"""Start a stage server as a child process and learn its endpoints (tests, benchmarks, tools)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import zmq
+
+from protocols import StageClient, StagecraftError
+
+ENDPOINT_LINE = re.compile(r"^\s+(commands|events):\s+(\S+)$")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StageProcess:
+    """A ``stagecraft serve`` child on ephemeral ports; ``start`` returns once it listens."""
+
+    def __init__(self, data_dir: Path, *args: str) -> None:
+        self.data_dir = Path(data_dir)
+        self.args = args
+        self.process: subprocess.Popen[str] | None = None
+        self.commands = self.events = ""
+        self.log: list[str] = []
+
+    def start(self) -> StageProcess:
+        command = [sys.executable, "-m", "engine_server", "-v", "serve", "--port", "0", "--event-port", "0"]
+        command += ["--data-dir", str(self.data_dir), *self.args]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        found: dict[str, str] = {}
+        while len(found) < 2:
+            line = self.process.stdout.readline()
+            if not line:
+                self.process.wait()
+                raise StagecraftError("stage server exited during start-up:\n" + "".join(self.log))
+            self.log.append(line)
+            match = ENDPOINT_LINE.match(line.rstrip("\n"))
+            if match:
+                found[match.group(1)] = match.group(2)
+        self.commands, self.events = found["commands"], found["events"]
+        return self
+
+    def client(self, **kwargs) -> StageClient:
+        return StageClient(self.commands, context=zmq.Context.instance(), **kwargs)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown at all."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.log.extend(self.process.stdout.readlines())
+        self.process.stdout.close()
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM, wait, and return the exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.log.extend(self.process.stdout.readlines())
+            self.process.stdout.close()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
