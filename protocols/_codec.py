@@ -25,10 +25,8 @@ from ._errors import BadMessage, InvalidArgument, ProtocolError
 
 FRAME_KEY = "$frame"
 ALLOWED_DTYPES = frozenset(
-    f"{order}{kind}"
-    for order in "<>|"
-    for kind in ("b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8")
-)
+    ("|b1", "|u1", "|i1", *(f"<{kind}" for kind in ("u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8")))
+)  # little-endian only: every machine that runs Blender is
 MAX_ARRAY_DIMS = 8
 
 _REGISTRY: dict[str, type] = {}
@@ -104,6 +102,8 @@ def _encode(value: Any, frames: Frames) -> Any:
         return body
     if isinstance(value, np.ndarray):
         array = np.ascontiguousarray(value)
+        if array.dtype.byteorder == ">":
+            array = array.astype(array.dtype.newbyteorder("<"))
         index = frames.add(array.data if array.size else b"")
         return {FRAME_KEY: index, "dtype": array.dtype.str, "shape": list(array.shape)}
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -151,9 +151,15 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
         return cls(**kwargs)
     except ProtocolError as exc:
         if exc.field and path and not exc.field.startswith(path):
-            exc.field = f"{path}.{exc.field}"
-            exc.message = f"{path}: {exc.message}"
-            exc.args = (exc.message,)
+            # a nested message's own checks name fields from its parent ("material.roughness")
+            parent, _, last = path.rpartition(".")
+            if not exc.field.startswith(f"{last}."):
+                exc.field = f"{path}.{exc.field}"
+            elif parent:
+                exc.field = f"{parent}.{exc.field}"
+            if not exc.message.startswith(exc.field):
+                exc.message = f"{exc.field}: {exc.message}"
+                exc.args = (exc.message,)
         raise
 
 

@@ -234,7 +234,9 @@ class Batch:
 
     def __post_init__(self) -> None:
         if not self.commands:
-            raise InvalidArgument("batch needs at least one command", field="commands")
+            raise InvalidArgument(
+                "batch.commands is empty; a batch needs at least one command", field="commands"
+            )
         if len(self.commands) > MAX_BATCH:
             raise InvalidArgument(
                 f"batch holds {len(self.commands)} commands; the limit is {MAX_BATCH}", field="commands"

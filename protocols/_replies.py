@@ -39,11 +39,14 @@ class Applied:
 
 @_reply("tree_node")
 class TreeNode:
+    """A node's identity and place; ``source`` is the asset node whose import made it."""
+
     uuid: str
     name: str
     kind: NodeKind
     parent: str | None = None
     parent_bone: str | None = None
+    source: str | None = None
 
 
 @_reply("tree")

@@ -40,12 +40,8 @@ class TrioSocket:
             while True:
                 await trio.lowlevel.checkpoint()
                 self._flush()
-                while True:
-                    try:
-                        parts = self.socket.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                    await self._inbox_send.send(parts)
+                while self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    await self._inbox_send.send(self.socket.recv_multipart(zmq.NOBLOCK))
                     self._flush()
                 events = self.socket.getsockopt(zmq.EVENTS)
                 if events & zmq.POLLIN or (self._outbox and events & zmq.POLLOUT):

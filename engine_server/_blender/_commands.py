@@ -1,0 +1,256 @@
+"""One handler per stage command: validate, register undo steps, change the scene, resolve refs."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid as uuid_module
+from collections.abc import Callable
+
+import bpy
+
+from protocols import (
+    AssetRef,
+    Conflict,
+    CreateNode,
+    DeleteNode,
+    InvalidArgument,
+    RenameNode,
+    SetActiveCamera,
+    SetBonePose,
+    SetCamera,
+    SetFrameRange,
+    SetLight,
+    SetMaterial,
+    SetParent,
+    SetTransform,
+)
+
+from . import _armature, _assets, _camera, _light, _material, _settings
+from ._ids import Index, uuid_of
+from ._objects import apply_transform, check_parent, deletion_set, remove_objects, set_parent
+from ._state import BlobPath, create
+from ._undo import Undo, guard_material, guard_props
+
+_TRANSFORM = ("rotation_mode", "location", "rotation_quaternion", "scale")
+_PARENTING = ("parent", "parent_type", "parent_bone", "matrix_parent_inverse", *_TRANSFORM)
+_CAMERA = ("lens", "sensor_width", "sensor_height", "sensor_fit", "clip_start", "clip_end")
+_POSE_BONE = ("rotation_mode", "rotation_quaternion", "location")
+_DOF = ("use_dof", "aperture_fstop", "focus_distance", "focus_object")
+_LIGHT = (
+    "type",
+    "color",
+    "energy",
+    "shadow_soft_size",
+    "use_shadow",
+    "spot_size",
+    "spot_blend",
+    "shape",
+    "size",
+)
+
+
+@dataclasses.dataclass
+class Context:
+    index: Index
+    store_path: Callable[[str], str]  # asset path -> sha256, stored
+    blob_path: BlobPath
+    undo: Undo
+
+
+def create_node(ctx: Context, cmd: CreateNode):
+    uuid = cmd.uuid or uuid_module.uuid4().hex
+    if uuid in ctx.index:
+        raise Conflict(f"a node with uuid {uuid} already exists", field="uuid")
+    ctx.index.check_name_free(cmd.name)
+    parent = ctx.index.resolve(cmd.parent, "parent") if cmd.parent else None
+    check_parent(None, parent, cmd.parent_bone)
+    armature = _armature.expand_rig(cmd.armature) if cmd.armature else None
+    asset = _resolve_asset(ctx, cmd.asset) if cmd.asset else None
+    camera = _camera.resolve_target(ctx.index, None, cmd.camera) if cmd.camera else None
+    resolved = dataclasses.replace(
+        cmd,
+        uuid=uuid,
+        parent=uuid_of(parent) if parent else None,
+        armature=armature,
+        asset=asset,
+        camera=camera,
+    )
+    ctx.undo.on_undo(lambda: _delete_created(ctx.index, uuid))
+    created = create(
+        ctx.index, ctx.blob_path, uuid=uuid, name=cmd.name, kind=cmd.kind, mesh=cmd.mesh,
+        armature=armature, asset=asset,
+    )  # fmt: skip
+    obj = created[0]
+    set_parent(obj, parent, cmd.parent_bone)
+    if cmd.transform is not None:
+        t = cmd.transform
+        apply_transform(obj, t.location, t.rotation, t.scale)
+    if cmd.material is not None:
+        _material.apply_material(obj, cmd.material)
+    if camera is not None:
+        _camera.check_range_against(obj, camera)
+        _camera.apply_camera(ctx.index, obj, camera)
+    if cmd.light is not None:
+        _light.check_light(obj, cmd.light)
+        _light.apply_light(obj, cmd.light)
+    return resolved, tuple(uuid_of(o) for o in created)
+
+
+def delete_node(ctx: Context, cmd: DeleteNode):
+    root = ctx.index.resolve(cmd.node)
+    doomed = deletion_set(root, ctx.index.objects())
+    doomed_set = set(doomed)
+    scene = bpy.context.scene
+    focusing = [o for o in scene.objects if o.type == "CAMERA" and o.data.dof.focus_object in doomed_set]
+    for camera in focusing:
+        guard_props(ctx.undo, lambda c=camera: c.data.dof, ("focus_object",))
+        camera.data.dof.focus_object = None
+    if scene.camera in doomed_set:
+        guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
+        scene.camera = None
+    touched = []
+    for obj in doomed:
+        uuid = uuid_of(obj)
+        collections = list(obj.users_collection)
+        name = obj.name
+        ctx.undo.on_undo(lambda o=obj, c=collections, n=name, u=uuid: _undelete(ctx.index, o, c, n, u))
+        for collection in collections:
+            collection.objects.unlink(obj)
+        obj.name = f"~stagecraft-deleted-{obj.session_uid}"
+        if uuid is not None:
+            ctx.index.discard(uuid)
+            touched.append(uuid)
+    ctx.undo.on_commit(lambda: remove_objects(doomed))
+    return dataclasses.replace(cmd, node=uuid_of(root)), tuple(touched)
+
+
+def rename_node(ctx: Context, cmd: RenameNode):
+    obj = ctx.index.resolve(cmd.node)
+    ctx.index.check_name_free(cmd.name, owner=obj)
+    guard_props(ctx.undo, lambda: obj, ("name",))
+    obj.name = cmd.name
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_transform(ctx: Context, cmd: SetTransform):
+    obj = ctx.index.resolve(cmd.node)
+    guard_props(ctx.undo, lambda: obj, _TRANSFORM)
+    apply_transform(obj, cmd.location, cmd.rotation, cmd.scale)
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_parent_cmd(ctx: Context, cmd: SetParent):
+    obj = ctx.index.resolve(cmd.node)
+    parent = ctx.index.resolve(cmd.parent, "parent") if cmd.parent else None
+    check_parent(obj, parent, cmd.bone)
+    guard_props(ctx.undo, lambda: obj, _PARENTING)
+    set_parent(obj, parent, cmd.bone, keep_world=cmd.keep_world)
+    resolved = dataclasses.replace(cmd, node=uuid_of(obj), parent=uuid_of(parent) if parent else None)
+    return resolved, (uuid_of(obj),)
+
+
+def set_material(ctx: Context, cmd: SetMaterial):
+    obj = ctx.index.resolve(cmd.node)
+    _material.check_editable(obj)
+    guard_material(ctx.undo, obj)
+    _material.apply_material(obj, cmd.material)
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_camera(ctx: Context, cmd: SetCamera):
+    obj = ctx.index.resolve(cmd.node)
+    if obj.type != "CAMERA":
+        raise InvalidArgument(f"node {obj.name!r} is not a camera", field="node")
+    params = _camera.resolve_target(ctx.index, obj, cmd.camera)
+    _camera.check_range_against(obj, params)
+    guard_props(ctx.undo, lambda: obj.data, _CAMERA)
+    guard_props(ctx.undo, lambda: obj.data.dof, _DOF)
+    _camera.apply_camera(ctx.index, obj, params)
+    return dataclasses.replace(cmd, node=uuid_of(obj), camera=params), (uuid_of(obj),)
+
+
+def set_light(ctx: Context, cmd: SetLight):
+    obj = ctx.index.resolve(cmd.node)
+    if obj.type != "LIGHT":
+        raise InvalidArgument(f"node {obj.name!r} is not a light", field="node")
+    _light.check_light(obj, cmd.light)
+    guard_props(ctx.undo, lambda: obj.data, _LIGHT)
+    _light.apply_light(obj, cmd.light)
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_bone_pose(ctx: Context, cmd: SetBonePose):
+    obj = ctx.index.resolve(cmd.node)
+    _armature.check_bones(obj, cmd.bones)
+    for name in cmd.bones:
+        guard_props(
+            ctx.undo, lambda n=name: obj.pose.bones[n], ("rotation_mode", "rotation_quaternion", "location")
+        )
+    if cmd.keyframe is not None:
+        _armature.guard_action(obj, ctx.undo)
+    _armature.apply_pose(obj, cmd.bones, cmd.rotations, cmd.locations, reset=False)
+    if cmd.keyframe is not None:
+        _armature.insert_keyframes(obj, cmd.bones, cmd.keyframe, cmd.locations is not None)
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_active_camera(ctx: Context, cmd: SetActiveCamera):
+    obj = ctx.index.resolve(cmd.node)
+    _settings.check_camera(obj)
+    guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
+    _settings.set_active_camera(obj)
+    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+
+
+def set_frame_range(ctx: Context, cmd: SetFrameRange):
+    _settings.check_frame_range(cmd.current, cmd.start, cmd.end)
+    scene = bpy.context.scene
+    current = scene.frame_current
+    guard_props(ctx.undo, lambda: bpy.context.scene, ("frame_start", "frame_end"))
+    guard_props(ctx.undo, lambda: bpy.context.scene.render, ("fps", "fps_base"))
+    ctx.undo.on_undo(lambda: bpy.context.scene.frame_set(current))
+    _settings.apply_frame_range(cmd.current, cmd.start, cmd.end, cmd.fps)
+    return cmd, ()
+
+
+HANDLERS = {
+    CreateNode: create_node,
+    DeleteNode: delete_node,
+    RenameNode: rename_node,
+    SetTransform: set_transform,
+    SetParent: set_parent_cmd,
+    SetMaterial: set_material,
+    SetCamera: set_camera,
+    SetLight: set_light,
+    SetBonePose: set_bone_pose,
+    SetActiveCamera: set_active_camera,
+    SetFrameRange: set_frame_range,
+}
+
+
+def _resolve_asset(ctx: Context, ref: AssetRef) -> AssetRef:
+    """A path reference stored in the asset store, as ``AssetRef(sha256, format)``."""
+    if ref.path is None:
+        ctx.blob_path(ref)  # NotFound now if the store lacks it
+        return ref
+    fmt = ref.format or _assets.format_of(ref.path)
+    return AssetRef(sha256=ctx.store_path(ref.path), format=fmt)
+
+
+def _delete_created(index: Index, uuid: str) -> None:
+    root = index.get(uuid)
+    if root is None:
+        return
+    doomed = deletion_set(root, index.objects())
+    for obj in doomed:
+        if uuid_of(obj) is not None:
+            index.discard(uuid_of(obj))
+    remove_objects(doomed)
+
+
+def _undelete(index: Index, obj, collections, name: str, uuid: str | None) -> None:
+    for collection in collections:
+        collection.objects.link(obj)
+    obj.name = name
+    if uuid is not None:
+        index.add(obj)

@@ -1,0 +1,115 @@
+"""The Stage: applies typed commands to the bpy scene and dumps it back. Main thread only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+
+from engine_server._asset_store import AssetStore
+from protocols import AssetRef, Batch, InvalidArgument, NodeState, ProtocolError, SceneSettings, TreeNode
+
+from . import _settings, _state
+from ._commands import HANDLERS, Context
+from ._ids import Index
+from ._undo import Undo
+
+
+class Stage:
+    """The one owner of the bpy scene; every method must run on the thread that imported bpy."""
+
+    def __init__(self, assets: AssetStore) -> None:
+        self.assets = assets
+        self._index = Index()
+        self._fetch: Callable[[str], bytes] | None = None
+
+    def reset(self) -> None:
+        """An empty scene with the stage's render defaults."""
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        _settings.render_defaults()
+        self._index.rebuild()
+
+    def apply(self, command) -> tuple[object, tuple[str, ...]]:
+        """Apply one command (or an atomic batch); returns (resolved command, touched UUIDs).
+
+        On error the scene is rolled back to exactly how it was and the ProtocolError raised.
+        """
+        undo = Undo()
+        ctx = Context(self._index, self.assets.put_path, self._blob_path, undo)
+        try:
+            if isinstance(command, Batch):
+                resolved, touched = [], []
+                for i, sub in enumerate(command.commands):
+                    try:
+                        done, nodes = self._apply_one(ctx, sub)
+                    except ProtocolError as exc:
+                        exc.message = f"commands[{i}]: {exc.message}"
+                        exc.args = (exc.message,)
+                        raise
+                    resolved.append(done)
+                    touched.extend(n for n in nodes if n not in touched)
+                result = Batch(commands=tuple(resolved)), tuple(touched)
+            else:
+                result = self._apply_one(ctx, command)
+        except BaseException:
+            undo.rollback()
+            raise
+        undo.commit()
+        return result
+
+    def node_state(self, ref: str) -> NodeState:
+        return _state.dump(self._index.resolve(ref))
+
+    def tree(self) -> tuple[TreeNode, ...]:
+        return tuple(_state.tree_node(o) for o in _state.ordered(self._index.objects()))
+
+    def scene_settings(self) -> SceneSettings:
+        return _settings.read_settings()
+
+    def snapshot_nodes(self) -> tuple[NodeState, ...]:
+        return tuple(_state.dump(o) for o in _state.ordered(self._index.objects()))
+
+    def rebuild(
+        self, settings: SceneSettings, nodes: tuple[NodeState, ...], fetch_asset: Callable[[str], bytes]
+    ) -> None:
+        """Reset, then recreate the stage from a snapshot; missing asset blobs come from ``fetch_asset``."""
+        self.reset()
+        _settings.apply_frame_range(
+            settings.frame_current, settings.frame_start, settings.frame_end, settings.fps
+        )
+        self._fetch = fetch_asset
+        try:
+            _state.recreate(self._index, self._blob_path, nodes)
+        finally:
+            self._fetch = None
+        if settings.active_camera is not None:
+            camera = self._index.resolve(settings.active_camera, "active_camera")
+            _settings.check_camera(camera)
+            _settings.set_active_camera(camera)
+
+    def save(self, path: Path) -> None:
+        """Write a .blend snapshot atomically (a temporary file, then rename)."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.blend")
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        """Open a .blend snapshot written by ``save``; UUIDs come back from the objects."""
+        bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+        self._index.rebuild()
+
+    def _apply_one(self, ctx: Context, command) -> tuple[object, tuple[str, ...]]:
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise InvalidArgument(f"{type(command).__name__} is not a stage command", field="type")
+        return handler(ctx, command)
+
+    def _blob_path(self, ref: AssetRef) -> Path:
+        if ref.sha256 not in self.assets and self._fetch is not None:
+            stored = self.assets.put_bytes(self._fetch(ref.sha256))
+            if stored != ref.sha256:
+                raise InvalidArgument(f"fetched asset does not hash to {ref.sha256}", field="asset.sha256")
+        return self.assets.path_of(ref.sha256)

@@ -1,0 +1,192 @@
+"""Render the current ``bpy`` scene through a named camera into numpy arrays or a PNG.
+
+Runs in a renderer process that owns its own ``bpy``. Pixels come back through files in
+/dev/shm (headless Blender keeps no readable Render Result): a BMP for colour, and an
+uncompressed EXR from a temporary compositor File Output node for depth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+
+from protocols import Internal, InvalidArgument, NotFound
+
+from ._egl import usable_engine
+from ._readback import read_bmp, read_exr_depth
+from ._settings import Engine, RenderSettings
+
+ENGINE_IDS: dict[str, str] = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
+_WORKBENCH_AA = ((32, "32"), (16, "16"), (11, "11"), (8, "8"), (5, "5"), (2, "FXAA"), (1, "OFF"))
+_SCRATCH = "/dev/shm"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One rendered frame.
+
+    ``rgb`` is uint8 H×W×3 (top row first, display colour space). ``depth`` (when asked for)
+    is float32 H×W: metres along the camera's view axis (planar Z, not ray length), ``inf``
+    where nothing was hit. ``engine`` is the engine that really rendered it.
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray | None
+    engine: Engine
+
+
+def render_frame(camera_name: str, settings: RenderSettings | None = None, depth: bool = False) -> Frame:
+    """Render the current scene through ``camera_name``; Blender's state is restored after."""
+    settings = settings or RenderSettings()
+    scene = bpy.context.scene
+    camera = _camera(scene, camera_name)
+    engine = usable_engine(settings.engine)
+    scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="stagecraft-render-", dir=scratch) as tmp:
+        rgb_path = os.path.join(tmp, "frame.bmp")
+        depth_dir = os.path.join(tmp, "depth")
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_render_setup(scene, camera, settings, engine, rgb_path, "BMP"))
+            if depth:
+                stack.enter_context(_depth_output(scene, bpy.context.view_layer, depth_dir))
+            _render()
+        rgb = read_bmp(Path(rgb_path).read_bytes())
+        depth_map = _read_depth(depth_dir, camera.data.clip_end) if depth else None
+    if rgb.shape[:2] != (settings.height, settings.width):
+        raise Internal(f"Blender wrote a {rgb.shape[1]}×{rgb.shape[0]} image, not {settings.size}")
+    return Frame(rgb=rgb, depth=depth_map, engine=engine)
+
+
+def render_still(
+    camera_name: str, out_path: str | os.PathLike[str], settings: RenderSettings | None = None
+) -> Path:
+    """Render the current scene through ``camera_name`` to an 8-bit RGB PNG at ``out_path``."""
+    settings = settings or RenderSettings()
+    scene = bpy.context.scene
+    camera = _camera(scene, camera_name)
+    path = Path(out_path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _render_setup(scene, camera, settings, usable_engine(settings.engine), str(path), "PNG"):
+        _render()
+    return path
+
+
+def _camera(scene: Any, name: str) -> Any:
+    obj = scene.objects.get(name)
+    if obj is None:
+        cameras = sorted(o.name for o in scene.objects if o.type == "CAMERA")
+        raise NotFound(
+            f"no camera {name!r} in scene {scene.name!r}; its cameras are: {', '.join(cameras) or 'none'}"
+        )
+    if obj.type != "CAMERA":
+        raise InvalidArgument(f"{name!r} is a {obj.type.lower()} object, not a camera")
+    return obj
+
+
+def _render() -> None:
+    if bpy.ops.render.render(write_still=True) != {"FINISHED"}:
+        raise Internal("Blender cancelled the render")
+
+
+def _read_depth(directory: str, clip_end: float) -> np.ndarray:
+    files = sorted(Path(directory).iterdir())
+    if len(files) != 1:
+        raise Internal(f"the depth output wrote {len(files)} files, expected 1")
+    depth = read_exr_depth(files[0].read_bytes())
+    # Cycles and Workbench write 1e10 where nothing was hit, EEVEE the clip end.
+    depth[depth >= clip_end * (1 - 1e-6)] = np.inf
+    return depth
+
+
+@contextlib.contextmanager
+def _patched(target: Any, **values: Any) -> Iterator[None]:
+    """Set attributes of a Blender struct, restoring their old values (in order) on exit."""
+    saved = {name: getattr(target, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(target, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(target, name, value)
+
+
+@contextlib.contextmanager
+def _render_setup(
+    scene: Any, camera: Any, settings: RenderSettings, engine: str, path: str, file_format: str
+) -> Iterator[None]:
+    """Camera, engine, resolution, samples and output file, for the duration of one render."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_patched(scene, camera=camera))
+        stack.enter_context(
+            _patched(
+                scene.render,
+                engine=ENGINE_IDS[engine],
+                resolution_x=settings.width,
+                resolution_y=settings.height,
+                resolution_percentage=100,
+                filepath=path,
+                use_file_extension=False,
+            )
+        )
+        stack.enter_context(
+            _patched(
+                scene.render.image_settings,
+                media_type="IMAGE",
+                file_format=file_format,
+                color_mode="RGB",
+                color_depth="8",
+            )
+        )
+        if engine == "cycles":
+            stack.enter_context(
+                _patched(scene.cycles, samples=settings.samples, use_denoising=settings.denoise)
+            )
+        elif engine == "eevee":
+            stack.enter_context(_patched(scene.eevee, taa_render_samples=settings.samples))
+        else:
+            level = next(name for least, name in _WORKBENCH_AA if settings.samples >= least)
+            stack.enter_context(_patched(scene.display, render_aa=level))
+        yield
+
+
+@contextlib.contextmanager
+def _depth_output(scene: Any, view_layer: Any, directory: str) -> Iterator[None]:
+    """A temporary compositor that writes the Z pass as float EXR into ``directory``."""
+    with (
+        _patched(view_layer, use_pass_z=True),  # before the Render Layers node, for its Depth socket
+        _patched(scene.render, use_compositing=True),
+        _temporary_node_group(".stagecraft-depth", "CompositorNodeTree") as tree,
+        _patched(scene, compositing_node_group=tree),
+    ):
+        layers = tree.nodes.new("CompositorNodeRLayers")
+        layers.scene = scene
+        layers.layer = view_layer.name
+        output = tree.nodes.new("CompositorNodeOutputFile")
+        output.directory = directory
+        output.file_name = "depth"
+        output.format.media_type = "IMAGE"
+        output.format.file_format = "OPEN_EXR"
+        output.format.color_mode = "BW"
+        output.format.color_depth = "32"
+        output.format.exr_codec = "NONE"
+        output.file_output_items.new("FLOAT", "Depth")
+        tree.links.new(layers.outputs["Depth"], output.inputs["Depth"])
+        yield
+
+
+@contextlib.contextmanager
+def _temporary_node_group(name: str, kind: str) -> Iterator[Any]:
+    tree = bpy.data.node_groups.new(name, kind)
+    try:
+        yield tree
+    finally:
+        bpy.data.node_groups.remove(tree)

@@ -1,0 +1,371 @@
+"""protocols: the export list, round trips of every message type, and rejection of bad input."""
+
+from __future__ import annotations
+
+import types
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import protocols as p
+
+UUID_A = "0b6c7d2f5e1a4c3b9d8e7f6a5b4c3d2e"
+UUID_B = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+ROTATIONS = np.array([[1, 0, 0, 0], [0.966, 0.259, 0, 0]], dtype="<f4")
+LOCATIONS = np.zeros((2, 3), dtype="<f8")
+NODE = p.NodeState(
+    uuid=UUID_A,
+    name="Hero",
+    kind="armature",
+    transform=p.Transform(location=(1.0, 2.0, 3.0)),
+    parent=UUID_B,
+    armature=p.ArmatureSpec(
+        bones=(
+            p.BoneSpec(name="spine", head=(0, 0, 0), tail=(0, 0, 0.5)),
+            p.BoneSpec(name="neck", head=(0, 0, 0.5), tail=(0, 0, 0.7), parent="spine", roll=0.1),
+        ),
+        body="mannequin",
+    ),
+    pose=p.BonePose(bones=("spine", "neck"), rotations=ROTATIONS, locations=LOCATIONS),
+)
+SCENE = p.SceneSettings(active_camera=UUID_B, frame_current=5, frame_end=100, fps=30)
+MOVE = p.SetTransform(node=UUID_A, location=(2.0, 0.0, 0.5))
+
+EXAMPLES = {
+    "create_node": p.CreateNode(
+        kind="mesh",
+        name="Crate",
+        uuid=UUID_A,
+        parent="Set",
+        transform=p.Transform(rotation=(0.7071, 0, 0, 0.7071)),
+        mesh=p.MeshSpec(primitive="cube", size=2.0),
+        material=p.MaterialParams(base_color=(0.8, 0.5, 0.2, 1.0), roughness=0.6, emission_strength=2.0),
+    ),
+    "delete_node": p.DeleteNode(node="Crate"),
+    "rename_node": p.RenameNode(node=UUID_A, name="Crate.big"),
+    "set_transform": MOVE,
+    "set_parent": p.SetParent(node="Sword", parent="Hero", bone="hand.R", keep_world=False),
+    "set_material": p.SetMaterial(node="Crate", material=p.MaterialParams(metallic=1.0)),
+    "set_camera": p.SetCamera(node="Cam", camera=p.CameraParams(lens=35.0, sensor_fit="horizontal")),
+    "set_light": p.SetLight(node="Key", light=p.LightParams(light_type="spot", spot_size=0.8)),
+    "set_bone_pose": p.SetBonePose(node="Hero", bones=("spine", "neck"), rotations=ROTATIONS, keyframe=3),
+    "set_active_camera": p.SetActiveCamera(node="Cam"),
+    "set_frame_range": p.SetFrameRange(current=1, start=1, end=240, fps=24),
+    "batch": p.Batch(commands=(p.DeleteNode(node="A"), MOVE)),
+    "hello": p.Hello(client="test 1.0"),
+    "get_node": p.GetNode(node="Crate"),
+    "get_tree": p.GetTree(),
+    "get_snapshot": p.GetSnapshot(),
+    "get_events": p.GetEvents(after=41, limit=500),
+    "get_asset": p.GetAsset(sha256=SHA),
+    "put_asset": p.PutAsset(filename="crate.glb", data=b"glTF\x00\x01binary"),
+    "server_info": p.ServerInfo(
+        protocol_version=1,
+        server_version="0.1.0",
+        stage="studio",
+        seq=42,
+        session="s1",
+        event_endpoint="tcp://127.0.0.1:5556",
+    ),
+    "applied": p.Applied(seq=43, nodes=(UUID_A,)),
+    "tree_node": p.TreeNode(uuid=UUID_A, name="Crate", kind="mesh", parent=UUID_B),
+    "tree": p.Tree(seq=43, nodes=(p.TreeNode(uuid=UUID_A, name="Crate", kind="mesh"),)),
+    "scene_settings": SCENE,
+    "node": NODE,
+    "snapshot": p.Snapshot(seq=43, scene=SCENE, nodes=(NODE,)),
+    "asset_data": p.AssetData(sha256=SHA, data=b"\x00" * 100),
+    "asset_stored": p.AssetStored(sha256=SHA, size=100),
+    "error": p.Error(code=p.ErrorCode.NOT_FOUND, message="no node 'X'", field="node"),
+    "event": p.Event(seq=44, command=MOVE, session="s1", request="r1"),
+    "events": p.Events(events=(p.Event(seq=44, command=p.Batch(commands=(MOVE,))),), last_seq=44),
+}
+
+
+def _round_trip(body):
+    envelope = p.Envelope(body=body, session="s1", parent="r0")
+    parts = p.encode(envelope)
+    decoded = p.decode([bytes(part) for part in parts])
+    assert (decoded.msg_id, decoded.session, decoded.parent, decoded.version) == (
+        envelope.msg_id,
+        "s1",
+        "r0",
+        p.PROTOCOL_VERSION,
+    )
+    return decoded.body
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+
+def test_all_lists_exactly_the_public_names():
+    public = {
+        name
+        for name, value in vars(p).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert len(p.__all__) == len(set(p.__all__))
+    assert public <= set(p.__all__)
+    for name in p.__all__:
+        assert getattr(p, name) is not None, name
+
+
+# --- round trips ----------------------------------------------------------------------------------
+
+
+def test_every_message_type_has_an_example():
+    assert set(EXAMPLES) == set(p.registered_types())
+    for type_name, body in EXAMPLES.items():
+        assert type(body) is p.registered_types()[type_name]
+
+
+@pytest.mark.parametrize("type_name", sorted(EXAMPLES))
+def test_every_message_type_round_trips(type_name):
+    body = EXAMPLES[type_name]
+    decoded = _round_trip(body)
+    assert type(decoded) is type(body)
+    assert decoded == body
+
+
+def test_arrays_travel_as_raw_frames():
+    parts = p.encode(p.Envelope(body=EXAMPLES["set_bone_pose"]))
+    header = msgpack.unpackb(parts[0])
+    assert header["body"]["rotations"] == {"$frame": 0, "dtype": "<f4", "shape": [2, 4]}
+    assert bytes(parts[1]) == ROTATIONS.tobytes()
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+vec3 = st.tuples(finite, finite, finite)
+quat = st.tuples(finite, finite, finite, finite).filter(lambda q: sum(c * c for c in q) > 1e-6)
+frame_number = st.integers(-1_048_574, 1_048_574)
+
+
+@given(location=st.none() | vec3, rotation=st.none() | quat, scale=vec3)
+def test_set_transform_round_trips(location, rotation, scale):
+    body = p.SetTransform(node=UUID_A, location=location, rotation=rotation, scale=scale)
+    assert _round_trip(body) == body
+
+
+@given(
+    current=st.none() | frame_number,
+    start=frame_number,
+    length=st.integers(0, 10_000),
+    fps=st.integers(1, 240),
+)
+def test_set_frame_range_round_trips(current, start, length, fps):
+    body = p.SetFrameRange(current=current, start=start, end=min(start + length, 1_048_574), fps=fps)
+    assert _round_trip(body) == body
+
+
+@given(
+    count=st.integers(1, 20),
+    dtype=st.sampled_from(["<f4", "<f8"]),
+    seed=st.integers(0, 2**32 - 1),
+    keyframe=st.none() | frame_number,
+)
+def test_set_bone_pose_round_trips(count, dtype, seed, keyframe):
+    rng = np.random.default_rng(seed)
+    rotations = rng.normal(size=(count, 4)).astype(dtype)
+    rotations[:, 0] += 3  # well away from a zero quaternion
+    body = p.SetBonePose(
+        node="Hero",
+        bones=tuple(f"b{i}" for i in range(count)),
+        rotations=rotations,
+        locations=rng.normal(size=(count, 3)).astype(dtype),
+        keyframe=keyframe,
+    )
+    decoded = _round_trip(body)
+    assert decoded == body
+    assert decoded.rotations.dtype == np.dtype(dtype)
+
+
+@given(data=st.binary(max_size=4096), client=st.text(max_size=50))
+def test_bytes_and_text_round_trip(data, client):
+    assert _round_trip(p.PutAsset(filename="f.bin", data=data)).data == data
+    assert _round_trip(p.Hello(client=client)).client == client
+
+
+# --- malformed input ------------------------------------------------------------------------------
+
+
+def _header(type_name="set_transform", body=None, **overrides):
+    header = {"v": 1, "id": "m1", "type": type_name, "session": "", "parent": None}
+    header["body"] = {"node": "Cube", "location": [1, 2, 3]} if body is None else body
+    header.update(overrides)
+    return msgpack.packb(header, use_bin_type=True)
+
+
+POSE = {"node": "Hero", "bones": ["a"], "rotations": {"$frame": 0, "dtype": "<f4", "shape": [1, 4]}}
+QUAT = np.array([[1, 0, 0, 0]], "<f4").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("parts", "error", "words"),
+    [
+        pytest.param([b"\xc1not msgpack"], p.BadMessage, "not valid msgpack", id="not-msgpack"),
+        pytest.param([msgpack.packb([1, 2])], p.BadMessage, "map", id="not-a-map"),
+        pytest.param([], p.BadMessage, "empty", id="empty"),
+        pytest.param([_header(v=2)], p.BadMessage, "version 2", id="wrong-version"),
+        pytest.param([_header(v=True)], p.BadMessage, "'v'", id="bool-version"),
+        pytest.param([_header(id=7)], p.BadMessage, "'id'", id="id-not-string"),
+        pytest.param([_header(parent=3)], p.BadMessage, "'parent'", id="bad-parent"),
+        pytest.param([_header(body=[1])], p.BadMessage, "'body'", id="body-not-map"),
+        pytest.param([_header("teleport")], p.UnknownCommand, "teleport", id="unknown-type"),
+        pytest.param(
+            [
+                msgpack.packb(
+                    {"v": 1, "id": "m", "type": "hello", "body": {"client": msgpack.ExtType(5, b"x")}}
+                )
+            ],
+            p.BadMessage,
+            "extension type 5",
+            id="ext-type",
+        ),
+        pytest.param(
+            [msgpack.packb({"v": 1, "id": "m", "type": "hello", "body": {"client": msgpack.Timestamp(0)}})],
+            p.InvalidArgument,
+            "client",
+            id="timestamp-ext",
+        ),
+        pytest.param(
+            [_header(body={"location": [1, 2, 3]})], p.InvalidArgument, "'node'", id="missing-field"
+        ),
+        pytest.param(
+            [_header(body={"node": "Cube", "location": "up"})], p.InvalidArgument, "location", id="wrong-type"
+        ),
+        pytest.param(
+            [_header(body={"node": "Cube", "location": [1, 2]})],
+            p.InvalidArgument,
+            "location",
+            id="short-vector",
+        ),
+        pytest.param(
+            [_header(body={"node": 5, "location": [1, 2, 3]})], p.InvalidArgument, "node", id="int-for-string"
+        ),
+        pytest.param(
+            [_header(body={"node": "Cube", "location": [1, 2, 3], "colour": 1})],
+            p.InvalidArgument,
+            "colour",
+            id="unknown-field",
+        ),
+        pytest.param([_header("set_frame_range", {"fps": 500})], p.InvalidArgument, "fps", id="out-of-range"),
+        pytest.param(
+            [_header("set_camera", {"node": "C", "camera": {"lens": -1}})],
+            p.InvalidArgument,
+            "camera.lens",
+            id="nested-out-of-range",
+        ),
+        pytest.param(
+            [_header("create_node", {"kind": "blob", "name": "x"})],
+            p.InvalidArgument,
+            "kind",
+            id="bad-literal",
+        ),
+        pytest.param(
+            [
+                _header(
+                    "set_bone_pose", {**POSE, "rotations": {"$frame": 0, "dtype": "|O", "shape": [1, 4]}}
+                ),
+                QUAT,
+            ],
+            p.BadMessage,
+            "rotations",
+            id="bad-dtype",
+        ),
+        pytest.param(
+            [_header("set_bone_pose", POSE), QUAT[:12]], p.BadMessage, "rotations", id="frame-size-mismatch"
+        ),
+        pytest.param([_header("set_bone_pose", POSE)], p.BadMessage, "rotations", id="missing-frame"),
+        pytest.param([_header("hello", {}), b"stray"], p.BadMessage, "raw frames", id="unreferenced-frame"),
+        pytest.param(
+            [_header("put_asset", {"filename": "f", "data": "inline"})],
+            p.BadMessage,
+            "data",
+            id="bytes-inline",
+        ),
+        pytest.param(
+            [_header("hello", {})] + [b""] * (p.MAX_FRAMES + 1),
+            p.TooLarge,
+            "raw frames",
+            id="too-many-frames",
+        ),
+        pytest.param(
+            [_header("hello", {"client": "x" * p.MAX_HEADER_BYTES})],
+            p.TooLarge,
+            "header",
+            id="header-too-large",
+        ),
+        pytest.param(
+            [
+                _header(
+                    "batch",
+                    {"commands": [{"type": "batch", "commands": [{"type": "delete_node", "node": "A"}]}]},
+                )
+            ],
+            p.InvalidArgument,
+            "commands[0]",
+            id="nested-batch",
+        ),
+        pytest.param(
+            [_header("batch", {"commands": [{"type": "hello"}]})],
+            p.UnknownCommand,
+            "commands[0]",
+            id="query-in-batch",
+        ),
+        pytest.param([_header("batch", {"commands": []})], p.InvalidArgument, "commands", id="empty-batch"),
+        pytest.param(
+            [_header("set_bone_pose", {**POSE, "rotations": {**POSE["rotations"], "dtype": ">f4"}}), QUAT],
+            p.BadMessage,
+            "not a plain numeric dtype",
+            id="big-endian",
+        ),
+    ],
+)
+def test_malformed_input_is_rejected(parts, error, words):
+    with pytest.raises(error) as caught:
+        p.decode(parts)
+    assert type(caught.value) is error
+    assert words in f"{caught.value} (field {caught.value.field})"
+    assert caught.value.code == error.code
+
+
+@pytest.mark.parametrize(
+    ("parts", "field"),
+    [
+        ([_header(body={"location": [1, 2, 3]})], "node"),
+        ([_header(body={"node": "Cube", "location": "up"})], "location"),
+        ([_header(body={"node": "Cube", "location": [1, 2, 3], "colour": 1})], "colour"),
+        ([_header("set_frame_range", {"fps": 500})], "fps"),
+        ([_header("set_camera", {"node": "C", "camera": {"lens": -1}})], "camera.lens"),
+        ([_header("set_bone_pose", POSE), QUAT[:12]], "rotations"),
+        ([_header("batch", {"commands": [{"type": "set_active_camera", "node": ""}]})], "commands[0].node"),
+        (
+            [
+                _header(
+                    "batch",
+                    {"commands": [{"type": "set_material", "node": "C", "material": {"roughness": 2}}]},
+                )
+            ],
+            "commands[0].material.roughness",
+        ),
+    ],
+)
+def test_errors_name_the_field(parts, field):
+    with pytest.raises(p.ProtocolError) as caught:
+        p.decode(parts)
+    assert caught.value.field == field
+
+
+def test_message_over_the_size_limit_is_too_large():
+    big = memoryview(bytearray(p.MAX_MESSAGE_BYTES))
+    with pytest.raises(p.TooLarge, match="limit"):
+        p.decode([_header("put_asset", {"filename": "f", "data": {"$frame": 0}}), big])
+
+
+def test_error_codes_map_back_to_exceptions():
+    for cls in (p.BadMessage, p.UnknownCommand, p.InvalidArgument, p.NotFound, p.Conflict, p.TooLarge):
+        assert type(p.error_for_code(cls.code.value, "m")) is cls
+    assert type(p.error_for_code("no_such_code", "m")) is p.Internal
