@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
             )
         elif name == "watch":
             sub.add_argument("--count", type=int, default=0, help="stop after this many events")
+            sub.add_argument("--after", type=int, help="start after this seq (default: from now)")
         elif name == "render":
             sub.add_argument("out", type=Path, help="PNG file to write")
             sub.add_argument("--camera", help="camera node name (default: the active camera)")
@@ -149,7 +150,7 @@ def _fields(items: list[str]) -> dict[str, Any]:
 def _watch(args: argparse.Namespace) -> int:
     with StageClient(args.connect, timeout=args.timeout) as client:
         stream = client.subscribe()
-        stream.start_after(client.hello().seq)
+        stream.start_after(client.hello().seq if args.after is None else args.after)
         seen = 0
         for event in stream:
             command = to_plain(event.command)

@@ -71,7 +71,7 @@ class StageClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._socket.poll(remaining * 1000, zmq.POLLIN):
                 raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
-            reply = decode(self._socket.recv_multipart())
+            reply = decode(self._recv())
             if reply.parent == msg_id:
                 envelope = reply
             elif reply.parent is not None:
@@ -92,7 +92,12 @@ class StageClient:
         """The next reply, whatever it answers."""
         if not self._socket.poll((self.timeout if timeout is None else timeout) * 1000, zmq.POLLIN):
             raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
-        return decode(self._socket.recv_multipart())
+        return decode(self._recv())
+
+    def _recv(self) -> list[bytes]:
+        parts = self._socket.recv_multipart()
+        # a request whose first frame was empty looks REQ-style to the server: skip the delimiter
+        return parts[1:] if len(parts) > 1 and parts[0] == b"" else parts
 
     # -- the stage --------------------------------------------------------------------------
 
@@ -154,13 +159,23 @@ class EventStream:
         self._pending: list[Event] = []
 
     def start_after(self, seq: int) -> None:
-        """Deliver events with seq > ``seq`` (the snapshot's) from now on."""
+        """Deliver every event with seq > ``seq`` (a snapshot's), journaled ones first."""
         self.last_seq = seq
+        self._pending.clear()
+        after = seq
+        while True:
+            caught_up = self.client.events(after=after, limit=10_000)
+            self._pending.extend(caught_up.events)
+            if not caught_up.events or caught_up.events[-1].seq >= caught_up.last_seq:
+                return
+            after = caught_up.events[-1].seq
 
     def next(self, timeout: float | None = None) -> Event | None:
         """The next event in order, or None if none arrives within ``timeout`` seconds."""
-        if self._pending:
-            return self._take(self._pending.pop(0))
+        while self._pending:
+            event = self._pending.pop(0)
+            if self.last_seq is None or event.seq > self.last_seq:
+                return self._take(event)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
