@@ -4,6 +4,9 @@ Request path: the ROUTER task decodes a request, queues it to the bpy thread and
 next one without waiting. Outcomes come back in order; the commit task appends their events
 to the journal, makes the batch durable with one fdatasync, and only then sends the replies
 and publishes the events. Requests that need no bpy (hello, events, assets) are answered here.
+
+The fdatasync runs on the trio thread itself: it takes ~0.2 ms here, releases the GIL so the
+bpy thread keeps applying, and a hand-off to a worker thread cost more than it saved.
 """
 
 from __future__ import annotations
@@ -148,11 +151,14 @@ class StageServer:
                 except trio.WouldBlock:
                     break
             snapshot_seq = None
+            changes = 0
             for _request, outcome in results:
                 if isinstance(outcome, Outcome) and outcome.event_parts is not None:
                     self.journal.append(outcome.seq, event_payload(outcome.event_parts))
                     snapshot_seq = outcome.snapshot_seq or snapshot_seq
-            await trio.to_thread.run_sync(self.journal.commit)
+                    changes += 1
+            if changes:
+                self.journal.commit()  # fdatasync releases the GIL: the bpy thread works on
             for request, outcome in results:
                 if isinstance(outcome, Outcome):
                     reply = outcome.reply

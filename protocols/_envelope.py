@@ -12,6 +12,7 @@ as raw frame ``i`` after the header, never pickled.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import uuid
 from typing import Any
 
@@ -26,9 +27,13 @@ MAX_MESSAGE_BYTES = 256 << 20  # headers + raw frames (asset uploads)
 MAX_FRAMES = 64
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count()
+
+
 def new_id() -> str:
-    """A fresh message or session id."""
-    return uuid.uuid4().hex
+    """A fresh message or session id: unique per process (random prefix) and cheap (a counter)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

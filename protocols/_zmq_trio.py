@@ -29,8 +29,18 @@ class TrioSocket:
         self._waiting: trio.CancelScope | None = None
 
     def send_nowait(self, parts: list[Any]) -> None:
-        """Queue a multipart message; the owner task sends it in order."""
-        self._outbox.append(parts)
+        """Send a multipart message now if the socket takes it, else queue it for the owner.
+
+        A send runs on the trio thread between checkpoints, so it never interleaves with the
+        owner's own calls. It may consume the FD's edge, so the owner is woken whenever
+        ``EVENTS`` then shows something to receive.
+        """
+        if not self._outbox:
+            self._send(parts)
+            if not self._outbox and not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                return
+        else:
+            self._outbox.append(parts)
         if self._waiting is not None:
             self._waiting.cancel()
 
@@ -52,12 +62,18 @@ class TrioSocket:
 
     def _flush(self) -> None:
         while self._outbox:
-            try:
-                self.socket.send_multipart(self._outbox[0], zmq.NOBLOCK, copy=False)
-            except zmq.Again:
+            if not self._send(self._outbox.popleft()):
                 return
-            except zmq.ZMQError as exc:
-                if exc.errno != zmq.EHOSTUNREACH:
-                    raise
-                logger.info("dropped a reply to a peer that has gone away")
-            self._outbox.popleft()
+
+    def _send(self, parts: list[Any]) -> bool:
+        """Send without blocking; a message the socket cannot take now goes to the outbox front."""
+        try:
+            self.socket.send_multipart(parts, zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self._outbox.appendleft(parts)
+            return False
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EHOSTUNREACH:
+                raise
+            logger.info("dropped a message to a peer that has gone away")
+        return True
