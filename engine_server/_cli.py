@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("stage", nargs="?", help="stage file (.toml); default: the bundled default stage")
     serve.add_argument("--empty", action="store_true", help="start with an empty stage, no stage file")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument(
+        "--allow-unauthenticated-remote",
+        action="store_true",
+        help="allow a --host beyond loopback although remote clients are not authenticated",
+    )
     serve.add_argument("--port", type=int, default=5555, help="command port, 0 for any (default 5555)")
     serve.add_argument("--event-port", type=int, default=5556, help="event port, 0 for any (default 5556)")
     serve.add_argument("--data-dir", type=Path, default=Path("stage-data"), help="journal, snapshots, assets")
@@ -91,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from stage_scenes import default_stage_path
 
-    from ._process import ServerConfig, run_server
+    from ._process import ServerConfig, check_listen_host, run_server
 
+    check_listen_host(args.host, args.allow_unauthenticated_remote)
     stage_file = None if args.empty else Path(args.stage) if args.stage else default_stage_path()
     config = ServerConfig(
         data_dir=args.data_dir,

@@ -7,6 +7,8 @@ on a second thread. SIGINT / SIGTERM cancel the trio side, which then stops the 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import ipaddress
 import logging
 import signal
 import sys
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import trio
 import zmq
+
+from protocols import StagecraftError
 
 from ._asset_store import AssetStore
 from ._blender import Stage
@@ -51,6 +55,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     """Recover and serve the stage; returns after SIGINT / SIGTERM. Call on the main thread."""
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_data_dir(data_dir)
     stage_name, commands, roots = _stage_file(config)
     assets = AssetStore(data_dir / "assets", roots=(*config.asset_roots, *roots))
     journal = Journal(data_dir / "journal")
@@ -109,7 +114,33 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
         snapshots.commit(service.seq)
         journal.rotate(service.seq)
     journal.close()
+    lock.close()
     logger.info("stage stopped at seq %d", service.seq)
+
+
+def _lock_data_dir(data_dir: Path):
+    """Hold an exclusive lock on the data directory: two servers on one journal would corrupt it."""
+    lock = (data_dir / "server.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise StagecraftError(f"another stage server is already using {data_dir}") from None
+    return lock
+
+
+def check_listen_host(host: str, allow_remote: bool) -> None:
+    """Refuse to listen beyond loopback without authentication unless explicitly allowed."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not allow_remote:
+        raise StagecraftError(
+            f"refusing to listen on {host}: the stage has no authentication for remote clients yet, "
+            "so anyone who can reach it could change it. Listen on 127.0.0.1 (the default), or pass "
+            "--allow-unauthenticated-remote on a network you trust."
+        )
 
 
 def _stage_file(config: ServerConfig) -> tuple[str, tuple, tuple[Path, ...]]:

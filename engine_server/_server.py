@@ -31,6 +31,7 @@ from protocols import (
     GetAsset,
     GetEvents,
     Hello,
+    NotFound,
     ProtocolError,
     PutAsset,
     ServerInfo,
@@ -193,6 +194,12 @@ class StageServer:
                 )
             elif isinstance(body, GetEvents):
                 records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
+                if body.after < self.journal.last_seq and (not records or records[0].seq != body.after + 1):
+                    raise NotFound(
+                        f"events after seq {body.after} are compacted into a snapshot; "
+                        "take a new snapshot (get_snapshot) and follow from its seq",
+                        field="after",
+                    )
                 reply = Events(
                     events=tuple(event_from_payload(r.payload)[0] for r in records),
                     last_seq=self.journal.last_seq,

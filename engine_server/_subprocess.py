@@ -43,6 +43,7 @@ class StageProcess:
             line = self.process.stdout.readline()
             if not line:
                 self.process.wait()
+                self.process.stdout.close()
                 raise StagecraftError("stage server exited during start-up:\n" + "".join(self.log))
             self.log.append(line)
             match = ENDPOINT_LINE.match(line.rstrip("\n"))

@@ -200,6 +200,7 @@ class EventStream:
                 yield event
 
     def _fill_gap(self, upto: int) -> None:
+        """Fetch the events the subscription missed; NotFound if they are compacted away."""
         after = self.last_seq
         while after is not None and after + 1 < upto:
             missed = self.client.events(after=after, limit=min(10_000, upto - after - 1))

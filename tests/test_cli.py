@@ -115,3 +115,9 @@ def test_render_writes_a_frame_of_the_stage(default_stage, tmp_path) -> None:
     rgb = pixels.reshape(54, 96, 4)[..., :3]
     assert rgb.mean() > 0.02, "the frame is not black"
     assert rgb.std() > 0.02, "the frame shows something, not a flat colour"
+
+
+def test_serve_refuses_a_remote_address_without_authentication(tmp_path) -> None:
+    result = stagecraft("serve", "--empty", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from protocols import CreateNode, MaterialParams, MeshSpec, SetMaterial, SetTransform, Transform
+from protocols import (
+    CreateNode,
+    MaterialParams,
+    MeshSpec,
+    NotFound,
+    SetMaterial,
+    SetTransform,
+    StagecraftError,
+    Transform,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +84,9 @@ def test_recovery_from_snapshot_plus_journal_after_sigkill(stage_factory, tmp_pa
         for i in range(130):
             client.apply(SetTransform(node=uuid, location=(0.0, i * 0.1, 0.0)))
         before = client.snapshot()
+        with pytest.raises(NotFound, match="compacted into a snapshot"):
+            client.events(after=1)
+        assert [e.seq for e in client.events(after=before.seq - 2).events] == [before.seq - 1, before.seq]
     stage.kill()
     assert list((data_dir / "snapshots").glob("*.blend")), "periodic snapshots were written"
     restarted = stage_factory("--empty", data_dir=data_dir)
@@ -97,3 +109,10 @@ def test_a_torn_final_journal_record_is_dropped_at_start(stage_factory, tmp_path
     with restarted.client() as client:
         assert client.snapshot() == before
     assert any("torn" in line or "dropped" in line for line in restarted.log), restarted.log
+
+
+def test_a_second_server_cannot_open_the_same_data_dir(stage_factory, tmp_path) -> None:
+    data_dir = tmp_path / "stage"
+    stage_factory("--empty", data_dir=data_dir)
+    with pytest.raises(StagecraftError, match="already using"):
+        stage_factory("--empty", data_dir=data_dir)
