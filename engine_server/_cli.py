@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,18 @@ def _cmd(args: argparse.Namespace) -> int:
     body = from_wire(types[args.type], _fields(args.fields), Frames(lists_as_arrays=True))
     with StageClient(args.connect, timeout=args.timeout) as client:
         reply = client.request(body)
-    print(json.dumps(to_plain(reply), indent=2))
+    print(_pretty_json(to_plain(reply)))
     return 0
+
+
+def _pretty_json(value: Any) -> str:
+    """Indented JSON with short lists (vectors, colours, uuid lists) kept on one line."""
+    text = json.dumps(value, indent=2)
+    return re.sub(
+        r"\[[^\[\]{}]*?\]",
+        lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"),
+        text,
+    )
 
 
 def _fields(items: list[str]) -> dict[str, Any]:

@@ -160,34 +160,53 @@ def guard_action(obj: bpy.types.Object, undo) -> None:
     undo.on_commit(lambda: bpy.data.actions.remove(backup))
 
 
+# Mannequin thickness (metres) by SMPL-X bone name; other bones get 15 % of their length.
+BODY_RADII = {
+    "pelvis": 0.12, "spine1": 0.115, "spine2": 0.12, "spine3": 0.13, "neck": 0.05, "head": 0.095,
+    "collar": 0.045, "shoulder": 0.048, "elbow": 0.04, "wrist": 0.035, "hip": 0.075, "knee": 0.055,
+    "ankle": 0.045, "foot": 0.04, "jaw": 0.0, "eye_smplhf": 0.0,
+}  # fmt: skip
+FINGER_RADIUS = 0.009
+SIDES = 12
+PROFILE = (0.0, 0.08, 0.25, 0.5, 0.75, 0.92, 1.0)  # rings along the bone, as a fraction of its length
+
+
+def body_radius(bone_name: str, length: float) -> float:
+    """How thick the mannequin is around ``bone_name`` (0: no geometry for that bone)."""
+    part = bone_name.removeprefix("left_").removeprefix("right_")
+    if part in BODY_RADII:
+        return BODY_RADII[part]
+    if part.rstrip("123") in ("index", "middle", "ring", "pinky", "thumb"):
+        return FINGER_RADIUS
+    return min(max(0.15 * length, 0.01), 0.07)
+
+
 def build_body(armature: bpy.types.Object, uuid: str) -> bpy.types.Object:
-    """A mannequin: one capsule-ish cylinder per bone, weighted 1.0 to it, deformed by the armature."""
+    """A mannequin: a rounded capsule per bone, weighted 1.0 to it, deformed by the armature."""
     verts, faces, groups = [], [], []
-    sides = 8
     for bone in armature.data.bones:
         length = bone.length
-        radius = min(max(0.15 * length, 0.01), 0.07)
+        radius = body_radius(bone.name, length)
+        if radius <= 0.0:
+            continue
         start = len(verts)
-        for y, r in (
-            (0.0, radius * 0.7),
-            (0.15 * length, radius),
-            (0.85 * length, radius),
-            (length, radius * 0.7),
-        ):
-            for k in range(sides):
-                angle = 2 * np.pi * k / sides
-                local = (r * np.cos(angle), y, r * np.sin(angle), 1.0)
+        for t in PROFILE:
+            r = radius * (0.35 + 0.65 * np.sqrt(max(0.0, 1.0 - (2.0 * t - 1.0) ** 4)))
+            for k in range(SIDES):
+                angle = 2 * np.pi * k / SIDES
+                local = (r * np.cos(angle), t * length, r * np.sin(angle), 1.0)
                 verts.append(tuple((bone.matrix_local @ Vector(local))[:3]))
-        for ring in range(3):
-            for k in range(sides):
-                a = start + ring * sides + k
-                b = start + ring * sides + (k + 1) % sides
-                faces.append((a, b, b + sides, a + sides))
-        faces.append(tuple(start + k for k in reversed(range(sides))))
-        faces.append(tuple(start + 3 * sides + k for k in range(sides)))
+        for ring in range(len(PROFILE) - 1):
+            for k in range(SIDES):
+                a = start + ring * SIDES + k
+                b = start + ring * SIDES + (k + 1) % SIDES
+                faces.append((a, b, b + SIDES, a + SIDES))
+        faces.append(tuple(start + k for k in reversed(range(SIDES))))
+        faces.append(tuple(start + (len(PROFILE) - 1) * SIDES + k for k in range(SIDES)))
         groups.append((bone.name, range(start, len(verts))))
     mesh = bpy.data.meshes.new(f"body.{uuid}")
     mesh.from_pydata(verts, [], faces)
+    mesh.shade_smooth()
     body = new_object(f"body.{uuid}", mesh)
     body[BODY_KEY] = uuid
     body.parent = armature
