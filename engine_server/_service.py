@@ -19,6 +19,7 @@ from protocols import (
     Envelope,
     Event,
     GetNode,
+    GetOptics,
     GetSnapshot,
     GetTree,
     Snapshot,
@@ -93,6 +94,8 @@ class StageService:
             return self._apply(envelope)
         if isinstance(body, GetNode):
             return Outcome(self.stage.node_state(body.node))
+        if isinstance(body, GetOptics):
+            return Outcome(self.stage.optics(body.node))
         if isinstance(body, GetTree):
             return Outcome(Tree(seq=self.seq, nodes=self.stage.tree()))
         if isinstance(body, GetSnapshot):

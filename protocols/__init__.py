@@ -48,6 +48,7 @@ from ._errors import (
     UnknownCommand,
     error_for_code,
 )
+from ._optics import FrameShot, GetOptics, Optics, RackFocus, SetLens
 from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._replies import (
     Applied,
@@ -63,6 +64,7 @@ from ._replies import (
 )
 from ._scene import (
     IDENTITY,
+    AnimationCurve,
     ArmatureSpec,
     AssetRef,
     BonePose,
@@ -94,6 +96,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSION",
+    "AnimationCurve",
     "Applied",
     "ArmatureSpec",
     "AssetData",
@@ -116,10 +119,12 @@ __all__ = [
     "EventStream",
     "Events",
     "Forbidden",
+    "FrameShot",
     "Frames",
     "GetAsset",
     "GetEvents",
     "GetNode",
+    "GetOptics",
     "GetSnapshot",
     "GetTree",
     "Hello",
@@ -130,8 +135,10 @@ __all__ = [
     "MeshSpec",
     "NodeState",
     "NotFound",
+    "Optics",
     "ProtocolError",
     "PutAsset",
+    "RackFocus",
     "RenameNode",
     "SceneSettings",
     "ServerInfo",
@@ -139,6 +146,7 @@ __all__ = [
     "SetBonePose",
     "SetCamera",
     "SetFrameRange",
+    "SetLens",
     "SetLight",
     "SetMaterial",
     "SetParent",

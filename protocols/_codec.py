@@ -45,6 +45,17 @@ def message(type_name: str):
     return register
 
 
+def command(type_name: str):
+    """Class decorator: a frozen dataclass registered as a stage command (tagged in batches)."""
+
+    def wrap(cls: type) -> type:
+        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+        cls.TAGGED = True  # type: ignore[attr-defined]
+        return message(type_name)(cls)
+
+    return wrap
+
+
 def registered_types() -> dict[str, type]:
     """Every registered message type name -> its dataclass."""
     return dict(_REGISTRY)

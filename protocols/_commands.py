@@ -6,13 +6,12 @@ resolves names to UUIDs before it journals and broadcasts the command.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, check_uuid
-from ._codec import message
+from ._codec import command
 from ._errors import InvalidArgument
+from ._optics import FrameShot, RackFocus, SetLens
 from ._scene import (
     ArmatureSpec,
     AssetRef,
@@ -30,15 +29,6 @@ from ._scene import (
 MAX_BATCH = 10_000
 
 
-def _command(type_name: str):
-    def wrap(cls):
-        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
-        cls.TAGGED = True
-        return message(type_name)(cls)
-
-    return wrap
-
-
 _KIND_SPECS = {
     "mesh": "mesh",
     "camera": "camera",
@@ -48,7 +38,7 @@ _KIND_SPECS = {
 }
 
 
-@_command("create_node")
+@command("create_node")
 class CreateNode:
     """Create a node of ``kind``; the spec matching the kind is required (``mesh`` …).
 
@@ -86,7 +76,7 @@ class CreateNode:
             raise InvalidArgument(f"'material' is for mesh nodes, not {self.kind}", field="material")
 
 
-@_command("delete_node")
+@command("delete_node")
 class DeleteNode:
     """Delete a node and everything parented under it."""
 
@@ -96,7 +86,7 @@ class DeleteNode:
         check_ref("node", self.node)
 
 
-@_command("rename_node")
+@command("rename_node")
 class RenameNode:
     node: str
     name: str
@@ -106,7 +96,7 @@ class RenameNode:
         check_name("name", self.name)
 
 
-@_command("set_transform")
+@command("set_transform")
 class SetTransform:
     """Set the local transform; a component left out is left unchanged."""
 
@@ -123,7 +113,7 @@ class SetTransform:
             Transform(rotation=self.rotation)  # validates a non-zero quaternion
 
 
-@_command("set_parent")
+@command("set_parent")
 class SetParent:
     """Parent ``node`` to ``parent`` (and its ``bone``), or unparent with no parent.
 
@@ -144,7 +134,7 @@ class SetParent:
                 raise InvalidArgument("bone needs a parent armature", field="bone")
 
 
-@_command("set_material")
+@command("set_material")
 class SetMaterial:
     node: str
     material: MaterialParams
@@ -153,7 +143,7 @@ class SetMaterial:
         check_ref("node", self.node)
 
 
-@_command("set_camera")
+@command("set_camera")
 class SetCamera:
     node: str
     camera: CameraParams
@@ -162,7 +152,7 @@ class SetCamera:
         check_ref("node", self.node)
 
 
-@_command("set_light")
+@command("set_light")
 class SetLight:
     node: str
     light: LightParams
@@ -171,7 +161,7 @@ class SetLight:
         check_ref("node", self.node)
 
 
-@_command("set_bone_pose")
+@command("set_bone_pose")
 class SetBonePose:
     """Pose bones: ``rotations`` B×4 (w, x, y, z) local to each bone's rest, ``locations`` B×3.
 
@@ -201,7 +191,7 @@ class SetBonePose:
     __hash__ = None  # type: ignore[assignment]
 
 
-@_command("set_active_camera")
+@command("set_active_camera")
 class SetActiveCamera:
     node: str
 
@@ -209,7 +199,7 @@ class SetActiveCamera:
         check_ref("node", self.node)
 
 
-@_command("set_frame_range")
+@command("set_frame_range")
 class SetFrameRange:
     """Current frame, play range and frame rate; a field left out is left unchanged."""
 
@@ -226,7 +216,7 @@ class SetFrameRange:
             raise InvalidArgument(f"end ({self.end}) is before start ({self.start})", field="end")
 
 
-@_command("batch")
+@command("batch")
 class Batch:
     """Apply all ``commands`` atomically: all or nothing, one sequence number."""
 
@@ -241,10 +231,10 @@ class Batch:
             raise InvalidArgument(
                 f"batch holds {len(self.commands)} commands; the limit is {MAX_BATCH}", field="commands"
             )
-        for i, command in enumerate(self.commands):
-            if isinstance(command, Batch):
+        for i, item in enumerate(self.commands):
+            if isinstance(item, Batch):
                 raise InvalidArgument(f"commands[{i}]: batches do not nest", field=f"commands[{i}]")
-            if type(command) not in COMMAND_TYPES:
+            if type(item) not in COMMAND_TYPES:
                 raise InvalidArgument(f"commands[{i}] is not a stage command", field=f"commands[{i}]")
 
 
@@ -260,6 +250,9 @@ COMMAND_TYPES: tuple[type, ...] = (
     SetBonePose,
     SetActiveCamera,
     SetFrameRange,
+    SetLens,
+    FrameShot,
+    RackFocus,
     Batch,
 )
 
@@ -275,5 +268,8 @@ Command = (
     | SetBonePose
     | SetActiveCamera
     | SetFrameRange
+    | SetLens
+    | FrameShot
+    | RackFocus
     | Batch
 )

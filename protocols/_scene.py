@@ -7,6 +7,7 @@ Rotations are unit quaternions ``(w, x, y, z)``; colours are linear RGB(A) in [0
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Literal
 
 import numpy as np
@@ -99,7 +100,10 @@ class MaterialParams:
 class CameraParams:
     """Lens and sensor in mm, focus in metres; a field left out is left unchanged.
 
-    ``focus_target`` names a node the focus follows; ``""`` clears it.
+    ``focus_target`` names a node the focus follows; ``""`` clears it. ``body`` names a camera
+    body from the optics table (it sets the sensor size and circle of confusion ``coc_mm``);
+    ``squeeze`` is an anamorphic lens's squeeze (1 = spherical); ``blades`` the aperture's blade
+    count (0 = a round aperture) and ``blade_rotation`` its rotation in radians.
     """
 
     lens: float | None = None
@@ -112,9 +116,21 @@ class CameraParams:
     focus_target: str | None = None
     clip_start: float | None = None
     clip_end: float | None = None
+    body: str | None = None
+    coc_mm: float | None = None
+    squeeze: float | None = None
+    blades: int | None = None
+    blade_rotation: float | None = None
 
     def __post_init__(self) -> None:
         check_range("camera.lens", self.lens, 0.0, 5000.0, low_open=True, unit=" mm")
+        check_range("camera.coc_mm", self.coc_mm, 0.0, 0.5, low_open=True, unit=" mm")
+        check_range("camera.squeeze", self.squeeze, 1.0, 2.0)
+        if self.blades is not None and self.blades != 0:
+            check_range("camera.blades", self.blades, 3, 16)
+        check_range("camera.blade_rotation", self.blade_rotation, -6.283186, 6.283186, unit=" rad")
+        if self.body is not None:
+            check_name("camera.body", self.body)
         check_range("camera.sensor_width", self.sensor_width, 0.0, 200.0, low_open=True, unit=" mm")
         check_range("camera.sensor_height", self.sensor_height, 0.0, 200.0, low_open=True, unit=" mm")
         check_range("camera.fstop", self.fstop, 0.7, 128.0)
@@ -267,6 +283,53 @@ def check_pose_arrays(bones: tuple[str, ...], rotations: np.ndarray, locations: 
         )
 
 
+ANIMATABLE = re.compile(
+    r'(location|rotation_quaternion|scale|pose\.bones\["[^"\\]{1,63}"\]\.(rotation_quaternion|location))'
+    r"|(data\.(lens|dof\.focus_distance|dof\.aperture_fstop))"
+)
+
+
+@_frozen
+class AnimationCurve:
+    """Keyframes of one animated property: ``frames`` K and ``values`` K (linear-in-time Bézier).
+
+    ``path`` is the property as Blender names it, relative to the object (``location``,
+    ``pose.bones["head"].rotation_quaternion``) or to its data (``data.dof.focus_distance``);
+    ``index`` is the component (x, y, z / w, x, y, z).
+    """
+
+    path: str
+    frames: np.ndarray
+    values: np.ndarray
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        if not ANIMATABLE.fullmatch(self.path):
+            raise InvalidArgument(
+                f"animation path {self.path[:80]!r} is not one the stage animates "
+                "(location, rotation_quaternion, scale, pose bones, data.lens, data.dof.*)",
+                field="animation.path",
+            )
+        check_range("animation.index", self.index, 0, 3)
+        if self.frames.ndim != 1 or self.frames.shape != self.values.shape or not len(self.frames):
+            raise InvalidArgument(
+                "animation frames and values must be equal-length 1-D arrays", field="animation"
+            )
+        if not (np.all(np.isfinite(self.frames)) and np.all(np.isfinite(self.values))):
+            raise InvalidArgument("animation keys must be finite", field="animation")
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, AnimationCurve)
+            and (self.path, self.index) == (other.path, other.index)
+            and self.frames.shape == other.frames.shape
+            and np.allclose(self.frames, other.frames, atol=1e-4)
+            and np.allclose(self.values, other.values, atol=1e-4)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @message("scene_settings")
 @_frozen
 class SceneSettings:
@@ -302,6 +365,7 @@ class NodeState:
     armature: ArmatureSpec | None = None
     pose: BonePose | None = None
     asset: AssetRef | None = None
+    animation: tuple[AnimationCurve, ...] | None = None
 
     def __post_init__(self) -> None:
         check_uuid("uuid", self.uuid)

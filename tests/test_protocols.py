@@ -82,6 +82,15 @@ EXAMPLES = {
     "error": p.Error(code=p.ErrorCode.NOT_FOUND, message="no node 'X'", field="node"),
     "event": p.Event(seq=44, command=MOVE, session="s1", request="r1"),
     "events": p.Events(events=(p.Event(seq=44, command=p.Batch(commands=(MOVE,))),), last_seq=44),
+    "set_lens": p.SetLens(node="CamA", focal_mm=85.0, mode="dolly_zoom", target="Hero"),
+    "frame_shot": p.FrameShot(node="CamA", target="Hero", shot_size="medium_close_up"),
+    "rack_focus": p.RackFocus(node="CamB", frames=24, to_target="Hero", from_distance=1.5, easing="linear"),
+    "get_optics": p.GetOptics(node="CamA"),
+    "optics": p.Optics(
+        node=UUID_A, body="arri_alexa_35", focal_mm=50.0, fstop=2.8, focus_m=3.0, coc_mm=0.022,
+        sensor_width_mm=27.99, sensor_height_mm=15.74, squeeze=1.0, hyperfocal_m=40.6, near_m=2.8,
+        far_m=3.24, dof_m=0.44, fov_horizontal=0.546, fov_vertical=0.31, fov_diagonal=0.62,
+    ),  # fmt: skip
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import bpy
 
 from protocols import CameraParams, InvalidArgument
@@ -13,14 +15,37 @@ _FIT_TO_BLENDER = {"auto": "AUTO", "horizontal": "HORIZONTAL", "vertical": "VERT
 _FIT_FROM_BLENDER = {v: k for k, v in _FIT_TO_BLENDER.items()}
 
 
+BODY_KEY = "stagecraft_body"
+COC_KEY = "stagecraft_coc_mm"
+
+
 def resolve_target(index: Index, camera: bpy.types.Object, params: CameraParams) -> CameraParams:
-    """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target)."""
+    """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
+    expanded into its sensor size and circle of confusion (explicit fields win)."""
+    if params.body is not None:
+        from renderers import default_optics
+
+        body = default_optics().body(params.body)
+        params = _replace(
+            params,
+            sensor_width=params.sensor_width or body.sensor_width_mm,
+            sensor_height=params.sensor_height or body.sensor_height_mm,
+            coc_mm=params.coc_mm or body.coc_mm,
+            sensor_fit=params.sensor_fit or "horizontal",
+        )
     if not params.focus_target:
         return params
     target = index.resolve(params.focus_target, "camera.focus_target")
     if target == camera:
         raise InvalidArgument(f"camera {camera.name!r} cannot focus on itself", field="camera.focus_target")
     return _replace(params, focus_target=uuid_of(target))
+
+
+def coc_mm(cam: bpy.types.Camera) -> float:
+    """The camera's circle of confusion: its body's, else the sensor diagonal / 1500."""
+    if COC_KEY in cam:
+        return float(cam[COC_KEY])
+    return math.hypot(cam.sensor_width, cam.sensor_height) / 1500.0
 
 
 def check_range_against(camera: bpy.types.Object, params: CameraParams) -> None:
@@ -57,6 +82,16 @@ def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> N
         dof.focus_distance = params.focus_distance
     if params.focus_target is not None:
         dof.focus_object = index.get(params.focus_target) if params.focus_target else None
+    if params.body is not None:
+        cam[BODY_KEY] = params.body
+    if params.coc_mm is not None:
+        cam[COC_KEY] = params.coc_mm
+    if params.squeeze is not None:
+        dof.aperture_ratio = params.squeeze
+    if params.blades is not None:
+        dof.aperture_blades = params.blades
+    if params.blade_rotation is not None:
+        dof.aperture_rotation = params.blade_rotation
 
 
 def read_camera(obj: bpy.types.Object) -> CameraParams:
@@ -74,6 +109,11 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
         focus_target="" if target is None else (uuid_of(target) or ""),
         clip_start=rounded([cam.clip_start])[0],
         clip_end=rounded([cam.clip_end])[0],
+        body=cam.get(BODY_KEY),
+        coc_mm=rounded([cam[COC_KEY]])[0] if COC_KEY in cam else None,
+        squeeze=rounded([dof.aperture_ratio])[0],
+        blades=dof.aperture_blades,
+        blade_rotation=rounded([dof.aperture_rotation])[0],
     )
 
 

@@ -13,19 +13,22 @@ from protocols import (
     Conflict,
     CreateNode,
     DeleteNode,
+    FrameShot,
     InvalidArgument,
+    RackFocus,
     RenameNode,
     SetActiveCamera,
     SetBonePose,
     SetCamera,
     SetFrameRange,
+    SetLens,
     SetLight,
     SetMaterial,
     SetParent,
     SetTransform,
 )
 
-from . import _armature, _assets, _camera, _light, _material, _settings
+from . import _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._ids import Index, uuid_of
 from ._objects import apply_transform, check_parent, deletion_set, remove_objects, set_parent
 from ._state import BlobPath, create
@@ -35,7 +38,15 @@ _TRANSFORM = ("rotation_mode", "location", "rotation_quaternion", "scale")
 _PARENTING = ("parent", "parent_type", "parent_bone", "matrix_parent_inverse", *_TRANSFORM)
 _CAMERA = ("lens", "sensor_width", "sensor_height", "sensor_fit", "clip_start", "clip_end")
 _POSE_BONE = ("rotation_mode", "rotation_quaternion", "location")
-_DOF = ("use_dof", "aperture_fstop", "focus_distance", "focus_object")
+_DOF = (
+    "use_dof",
+    "aperture_fstop",
+    "focus_distance",
+    "focus_object",
+    "aperture_ratio",
+    "aperture_blades",
+    "aperture_rotation",
+)
 _LIGHT = (
     "type",
     "color",
@@ -163,10 +174,25 @@ def set_camera(ctx: Context, cmd: SetCamera):
         raise InvalidArgument(f"node {obj.name!r} is not a camera", field="node")
     params = _camera.resolve_target(ctx.index, obj, cmd.camera)
     _camera.check_range_against(obj, params)
-    guard_props(ctx.undo, lambda: obj.data, _CAMERA)
-    guard_props(ctx.undo, lambda: obj.data.dof, _DOF)
+    guard_camera(ctx.undo, obj)
     _camera.apply_camera(ctx.index, obj, params)
     return dataclasses.replace(cmd, node=uuid_of(obj), camera=params), (uuid_of(obj),)
+
+
+def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
+    """Register how to put back every camera setting of ``obj`` (lens, sensor, DOF, body)."""
+    guard_props(undo, lambda: obj.data, _CAMERA)
+    guard_props(undo, lambda: obj.data.dof, _DOF)
+    saved = {key: obj.data[key] for key in (_camera.BODY_KEY, _camera.COC_KEY) if key in obj.data}
+
+    def restore() -> None:
+        for key in (_camera.BODY_KEY, _camera.COC_KEY):
+            if key in saved:
+                obj.data[key] = saved[key]
+            elif key in obj.data:
+                del obj.data[key]
+
+    undo.on_undo(restore)
 
 
 def set_light(ctx: Context, cmd: SetLight):
@@ -214,6 +240,9 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
 
 
 HANDLERS = {
+    SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd),
+    FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd),
+    RackFocus: lambda ctx, cmd: _optics.rack_focus(ctx.index, ctx.undo, cmd),
     CreateNode: create_node,
     DeleteNode: delete_node,
     RenameNode: rename_node,

@@ -9,9 +9,18 @@ from pathlib import Path
 import bpy
 
 from engine_server._asset_store import AssetStore
-from protocols import AssetRef, Batch, InvalidArgument, NodeState, ProtocolError, SceneSettings, TreeNode
+from protocols import (
+    AssetRef,
+    Batch,
+    InvalidArgument,
+    NodeState,
+    Optics,
+    ProtocolError,
+    SceneSettings,
+    TreeNode,
+)
 
-from . import _settings, _state
+from . import _optics, _settings, _state
 from ._commands import HANDLERS, Context
 from ._ids import Index
 from ._undo import Undo
@@ -61,6 +70,10 @@ class Stage:
 
     def node_state(self, ref: str) -> NodeState:
         return _state.dump(self._index.resolve(ref))
+
+    def optics(self, ref: str) -> Optics:
+        """The live optics readout (depth of field, field of view) of camera ``ref``."""
+        return _optics.readout(self._index, ref)
 
     def tree(self) -> tuple[TreeNode, ...]:
         return tuple(_state.tree_node(o) for o in _state.ordered(self._index.objects()))

@@ -9,7 +9,7 @@ import bpy
 
 from protocols import ArmatureSpec, AssetRef, CameraParams, Internal, InvalidArgument, NodeState, TreeNode
 
-from . import _armature, _assets, _camera, _light, _material, _mesh
+from . import _animation, _armature, _assets, _camera, _light, _material, _mesh
 from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, store_spec, tag, uuid_of
 from ._objects import apply_transform, new_object, parent_of, read_transform, remove_objects, set_parent
 
@@ -36,6 +36,7 @@ def dump(obj: bpy.types.Object) -> NodeState:
         armature=_armature.spec_from_dict(spec) if kind == "armature" and spec else None,
         pose=_armature.read_pose(obj) if obj.type == "ARMATURE" else None,
         asset=_assets.ref_from_dict(spec) if kind == "asset" else None,
+        animation=_animation.read_curves(obj),
     )
 
 
@@ -138,6 +139,7 @@ def restore(index: Index, obj: bpy.types.Object, state: NodeState, *, focus: boo
             _armature.apply_pose(obj, (), [], None, reset=True)
         else:
             _armature.apply_pose(obj, pose.bones, pose.rotations, pose.locations, reset=True)
+    _animation.write_curves(obj, state.animation)
 
 
 def recreate(index: Index, blob_path: BlobPath, states: Iterable[NodeState]) -> list[str]:

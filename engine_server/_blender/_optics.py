@@ -1,0 +1,228 @@
+"""Optics on the stage's cameras: lens changes (zoom / dolly zoom), shot framing, rack focus,
+and the live optics readout. The math is ``renderers``' thin-lens functions; this module maps
+it onto Blender cameras (which look down their local −Z axis)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
+
+from . import _animation, _camera
+from ._ids import Index, uuid_of
+from ._undo import Undo, guard_props
+
+EASINGS = {
+    "linear": lambda t: t,
+    "ease_in": lambda t: t * t,
+    "ease_out": lambda t: 1.0 - (1.0 - t) ** 2,
+    "ease_in_out": lambda t: t * t * (3.0 - 2.0 * t),
+}
+
+
+def camera_of(index: Index, ref: str) -> bpy.types.Object:
+    """The camera node ``ref``, with every world matrix brought up to date for measuring."""
+    bpy.context.view_layer.update()
+    obj = index.resolve(ref)
+    if obj.type != "CAMERA":
+        raise InvalidArgument(f"node {obj.name!r} is not a camera", field="node")
+    return obj
+
+
+def view_axis(camera: bpy.types.Object) -> Vector:
+    """The camera's world-space viewing direction (unit vector)."""
+    return (camera.matrix_world.to_3x3() @ Vector((0.0, 0.0, -1.0))).normalized()
+
+
+def subject_point(obj: bpy.types.Object) -> Vector:
+    """Where a node is, for focusing and framing: its posed skeleton's or geometry's centre."""
+    if obj.type == "ARMATURE" and obj.pose.bones:
+        points = [obj.matrix_world @ p for b in obj.pose.bones for p in (b.head, b.tail)]
+    elif obj.type == "MESH":
+        points = [obj.matrix_world @ Vector(corner) for corner in obj.bound_box]
+    else:
+        return obj.matrix_world.translation.copy()
+    low = Vector(np.min(points, axis=0))
+    high = Vector(np.max(points, axis=0))
+    return (low + high) / 2.0
+
+
+def subject_height(obj: bpy.types.Object) -> float:
+    """A node's height in the world (m): its posed skeleton's, or its bounding box's."""
+    if obj.type == "ARMATURE" and obj.pose.bones:
+        zs = [(obj.matrix_world @ p).z for b in obj.pose.bones for p in (b.head, b.tail)]
+    elif obj.type == "MESH":
+        zs = [(obj.matrix_world @ Vector(c)).z for c in obj.bound_box]
+    else:
+        zs = [0.0]
+    height = max(zs) - min(zs)
+    if height <= 1e-6:
+        raise InvalidArgument(
+            f"node {obj.name!r} has no height to frame; give subject_height", field="target"
+        )
+    return height
+
+
+def distance_along_view(camera: bpy.types.Object, point: Vector) -> float:
+    return float((point - camera.matrix_world.translation).dot(view_axis(camera)))
+
+
+def focus_distance(camera: bpy.types.Object) -> float:
+    """The distance the camera is focused at now (its focus target's, if it has one)."""
+    dof = camera.data.dof
+    if dof.focus_object is not None:
+        return distance_along_view(camera, subject_point(dof.focus_object))
+    return float(dof.focus_distance)
+
+
+def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
+    """The sensor extents (width, height) that map onto the rendered frame under its sensor fit."""
+    cam = camera.data
+    render = bpy.context.scene.render
+    aspect = (render.resolution_y * render.pixel_aspect_y) / (render.resolution_x * render.pixel_aspect_x)
+    fit = cam.sensor_fit
+    if fit == "AUTO":
+        fit = "HORIZONTAL" if aspect <= 1.0 else "VERTICAL"
+    if fit == "HORIZONTAL":
+        return cam.sensor_width, cam.sensor_width * aspect
+    return cam.sensor_height / aspect, cam.sensor_height
+
+
+def move_along_view(camera: bpy.types.Object, delta: float) -> None:
+    """Dolly the camera ``delta`` metres along its viewing direction."""
+    world = camera.matrix_world.copy()
+    world.translation += view_axis(camera) * delta
+    camera.matrix_world = world
+
+
+def set_lens(index: Index, undo: Undo, cmd: SetLens):
+    from renderers import default_optics, dolly_zoom_distance_m
+
+    camera = camera_of(index, cmd.node)
+    focal_mm, squeeze = cmd.focal_mm, cmd.squeeze
+    if cmd.lens is not None:
+        lens = default_optics().lens(cmd.lens)
+        focal_mm = focal_mm or lens.focal_mm
+        squeeze = squeeze or lens.squeeze
+    guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
+    guard_props(undo, lambda: camera.data, ("lens",))
+    guard_props(undo, lambda: camera.data.dof, ("focus_distance", "aperture_ratio"))
+    target = index.resolve(cmd.target, "target") if cmd.target else camera.data.dof.focus_object
+    if cmd.mode == "dolly_zoom":
+        before = distance_along_view(camera, subject_point(target)) if target else focus_distance(camera)
+        if before <= 0.0:
+            raise InvalidArgument(
+                f"the dolly-zoom subject is behind camera {camera.name!r}; aim the camera at it",
+                field="target",
+            )
+        after = dolly_zoom_distance_m(before, camera.data.lens, focal_mm)
+        move_along_view(camera, before - after)
+        if camera.data.dof.focus_object is None:
+            camera.data.dof.focus_distance = after
+    camera.data.lens = focal_mm
+    if squeeze is not None:
+        camera.data.dof.aperture_ratio = squeeze
+    resolved = dataclasses.replace(
+        cmd,
+        node=uuid_of(camera),
+        focal_mm=focal_mm,
+        squeeze=squeeze,
+        target=uuid_of(target) if cmd.target else None,
+    )
+    return resolved, (uuid_of(camera),)
+
+
+def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
+    from renderers import framing_distance_m
+
+    camera = camera_of(index, cmd.node)
+    target = index.resolve(cmd.target, "target")
+    height = cmd.subject_height or subject_height(target)
+    wanted = framing_distance_m(height, cmd.shot_size, camera.data.lens, effective_sensor_mm(camera)[1])
+    now = distance_along_view(camera, subject_point(target))
+    if now <= 0.0:
+        raise InvalidArgument(
+            f"{target.name!r} is behind camera {camera.name!r}; aim the camera at it", field="target"
+        )
+    guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
+    guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
+    move_along_view(camera, now - wanted)
+    if camera.data.dof.focus_object is None:
+        camera.data.dof.focus_distance = wanted
+    resolved = dataclasses.replace(cmd, node=uuid_of(camera), target=uuid_of(target), subject_height=height)
+    return resolved, (uuid_of(camera),)
+
+
+def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
+    camera = camera_of(index, cmd.node)
+    start = focus_distance(camera) if cmd.from_target is None and cmd.from_distance is None else None
+    if cmd.from_target is not None:
+        start = distance_along_view(camera, subject_point(index.resolve(cmd.from_target, "from_target")))
+    elif cmd.from_distance is not None:
+        start = cmd.from_distance
+    end = cmd.to_distance
+    if cmd.to_target is not None:
+        end = distance_along_view(camera, subject_point(index.resolve(cmd.to_target, "to_target")))
+    for name, value in (("from", start), ("to", end)):
+        if value <= camera.data.lens / 1000.0:
+            raise InvalidArgument(
+                f"the {name} focus distance ({value:.3f} m) is behind or inside the lens of {camera.name!r}",
+                field=f"{name}_target",
+            )
+    first = cmd.start_frame if cmd.start_frame is not None else bpy.context.scene.frame_current
+    frames = np.arange(first, first + cmd.frames + 1, dtype=np.float64)
+    t = np.linspace(0.0, 1.0, len(frames))
+    # a focus ring turns about linearly in dioptres (1/distance): pull in that space
+    dioptres = 1.0 / start + (1.0 / end - 1.0 / start) * EASINGS[cmd.easing](t)
+    previous = _animation.read_curves(camera)
+    undo.on_undo(lambda: _animation.write_curves(camera, previous))
+    guard_props(undo, lambda: camera.data.dof, ("use_dof", "focus_object", "focus_distance"))
+    camera.data.dof.focus_object = None
+    camera.data.dof.use_dof = True
+    _animation.key_values(camera.data, "dof.focus_distance", frames, 1.0 / dioptres)
+    resolved = dataclasses.replace(
+        cmd,
+        node=uuid_of(camera),
+        from_target=None,
+        from_distance=round(float(start), 6),
+        to_target=None,
+        to_distance=round(float(end), 6),
+        start_frame=first,
+    )
+    return resolved, (uuid_of(camera),)
+
+
+def readout(index: Index, ref: str) -> Optics:
+    from renderers import optics_readout
+
+    camera = camera_of(index, ref)
+    cam = camera.data
+    width, height = effective_sensor_mm(camera)
+    focus = focus_distance(camera)
+    coc = _camera.coc_mm(cam)
+    result = optics_readout(
+        cam.lens, cam.dof.aperture_fstop, coc, focus, width, height, cam.dof.aperture_ratio
+    )
+    finite = np.isfinite(result.far_m)
+    return Optics(
+        node=uuid_of(camera),
+        body=cam.get(_camera.BODY_KEY, ""),
+        focal_mm=float(cam.lens),
+        fstop=float(cam.dof.aperture_fstop),
+        focus_m=focus,
+        coc_mm=coc,
+        sensor_width_mm=float(width),
+        sensor_height_mm=float(height),
+        squeeze=float(cam.dof.aperture_ratio),
+        hyperfocal_m=float(result.hyperfocal_m),
+        near_m=float(result.near_m),
+        far_m=float(result.far_m) if finite else None,
+        dof_m=float(result.dof_m) if finite else None,
+        fov_horizontal=float(result.fov.horizontal),
+        fov_vertical=float(result.fov.vertical),
+        fov_diagonal=float(result.fov.diagonal),
+    )

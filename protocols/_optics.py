@@ -1,0 +1,136 @@
+"""Optics commands and the optics readout: lenses, shot framing, rack focus, depth of field.
+
+Distances in metres, focal lengths and circles of confusion in millimetres, angles in radians.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from ._checks import check_name, check_range, check_ref
+from ._codec import command, message
+from ._errors import InvalidArgument
+
+ShotSize = Literal["extreme_close_up", "close_up", "medium_close_up", "medium", "cowboy", "full", "wide"]
+Easing = Literal["linear", "ease_in", "ease_out", "ease_in_out"]
+LensMode = Literal["zoom", "dolly_zoom"]
+
+
+@command("set_lens")
+class SetLens:
+    """Change a camera's focal length: ``focal_mm``, or a ``lens`` from the optics table (which
+    also sets the anamorphic ``squeeze``); explicit ``focal_mm`` / ``squeeze`` win over the lens's.
+
+    ``zoom`` keeps the camera where it is; ``dolly_zoom`` moves it along its view axis so
+    ``target`` (default: its focus target, else the point at its focus distance) keeps its
+    size in frame: d₂ = d₁·f₂/f₁. The focus follows the subject.
+    """
+
+    node: str
+    focal_mm: float | None = None
+    lens: str | None = None
+    squeeze: float | None = None
+    mode: LensMode = "zoom"
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+        check_ref("target", self.target)
+        if self.focal_mm is None and self.lens is None:
+            raise InvalidArgument("set_lens needs focal_mm or a lens name", field="focal_mm")
+        check_range("focal_mm", self.focal_mm, 0.0, 5000.0, low_open=True, unit=" mm")
+        check_range("squeeze", self.squeeze, 1.0, 2.0)
+        if self.lens is not None:
+            check_name("lens", self.lens)
+
+
+@command("frame_shot")
+class FrameShot:
+    """Move a camera along its view axis so ``target`` fills the frame at ``shot_size``.
+
+    ``subject_height`` (m) defaults to the target's own height (a character's skeleton, or
+    the object's bounding box).
+    """
+
+    node: str
+    target: str
+    shot_size: ShotSize
+    subject_height: float | None = None
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+        check_ref("target", self.target)
+        check_range("subject_height", self.subject_height, 0.0, 1000.0, low_open=True, unit=" m")
+
+
+@command("rack_focus")
+class RackFocus:
+    """Animate a focus pull over ``frames`` frames from ``start_frame``, written as keyframes.
+
+    From ``from_target`` / ``from_distance`` (default: the camera's focus now) to ``to_target`` /
+    ``to_distance``, with an easing curve. Target distances are measured along the camera's
+    view axis when the command is applied. The camera's focus target is cleared.
+    """
+
+    node: str
+    frames: int
+    to_target: str | None = None
+    to_distance: float | None = None
+    from_target: str | None = None
+    from_distance: float | None = None
+    start_frame: int | None = None
+    easing: Easing = "ease_in_out"
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+        check_range("frames", self.frames, 1, 10_000)
+        if (self.to_target is None) == (self.to_distance is None):
+            raise InvalidArgument(
+                "rack_focus needs exactly one of to_target or to_distance", field="to_target"
+            )
+        if self.from_target is not None and self.from_distance is not None:
+            raise InvalidArgument("give from_target or from_distance, not both", field="from_target")
+        for field in ("to_target", "from_target"):
+            check_ref(field, getattr(self, field))
+        for field in ("to_distance", "from_distance"):
+            check_range(field, getattr(self, field), 0.0, 1e6, low_open=True, unit=" m")
+        check_range("start_frame", self.start_frame, -1_048_574, 1_048_574)
+
+
+@message("get_optics")
+@dataclasses.dataclass(frozen=True, slots=True)
+class GetOptics:
+    """A camera's live optics readout; the reply is ``optics``."""
+
+    node: str
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+
+
+@message("optics")
+@dataclasses.dataclass(frozen=True, slots=True)
+class Optics:
+    """Depth of field and field of view of a camera as set now (thin-lens model).
+
+    ``far_m`` and ``dof_m`` are nil when the far limit is at infinity (focus at or past the
+    hyperfocal distance).
+    """
+
+    node: str
+    body: str
+    focal_mm: float
+    fstop: float
+    focus_m: float
+    coc_mm: float
+    sensor_width_mm: float
+    sensor_height_mm: float
+    squeeze: float
+    hyperfocal_m: float
+    near_m: float
+    far_m: float | None
+    dof_m: float | None
+    fov_horizontal: float
+    fov_vertical: float
+    fov_diagonal: float

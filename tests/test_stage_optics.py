@@ -1,0 +1,151 @@
+"""Optics on the stage's cameras, through the real bpy Stage: bodies, dolly zoom, framing, rack focus."""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+import pytest
+from bpy_extras.object_utils import world_to_camera_view
+from mathutils import Vector
+
+from engine_server import AssetStore
+from engine_server._blender import Stage
+from protocols import (
+    CameraParams,
+    CreateNode,
+    FrameShot,
+    InvalidArgument,
+    MeshSpec,
+    RackFocus,
+    SetLens,
+    Transform,
+)
+from renderers import default_optics, dof_limits_m, hyperfocal_m
+
+LOOK_ALONG_Y = (math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0)  # camera −Z → world +Y
+
+
+@pytest.fixture
+def stage(tmp_path) -> Stage:
+    stage = Stage(AssetStore(tmp_path / "assets"))
+    stage.reset()
+    render = bpy.context.scene.render
+    render.resolution_x, render.resolution_y = 1920, 1080
+    stage.apply(
+        CreateNode(
+            kind="mesh",
+            name="Pillar",
+            mesh=MeshSpec(primitive="cube", size=1.0),
+            transform=Transform(location=(0.0, 5.0, 0.9), scale=(0.4, 0.4, 1.8)),
+        )
+    )
+    stage.apply(
+        CreateNode(
+            kind="camera",
+            name="Cam",
+            camera=CameraParams(lens=35.0, sensor_width=36.0, sensor_fit="horizontal", focus_distance=5.0),
+            transform=Transform(location=(0.0, 0.0, 0.9), rotation=LOOK_ALONG_Y),
+        )
+    )
+    stage.apply(CreateNode(kind="empty", name="Near", transform=Transform(location=(0.0, 2.0, 0.9))))
+    return stage
+
+
+def _projected_height(name: str) -> float:
+    """How much of the frame height the node covers (0..1), measured in the plane of its centre."""
+    scene = bpy.context.scene
+    obj, camera = bpy.data.objects[name], bpy.data.objects["Cam"]
+    bpy.context.view_layer.update()
+    corners = np.array([obj.matrix_world @ Vector(c) for c in obj.bound_box])
+    centre = corners.mean(axis=0)
+    top, bottom = Vector((*centre[:2], corners[:, 2].max())), Vector((*centre[:2], corners[:, 2].min()))
+    return world_to_camera_view(scene, camera, top).y - world_to_camera_view(scene, camera, bottom).y
+
+
+def test_a_camera_body_sets_sensor_and_circle_of_confusion(stage: Stage) -> None:
+    resolved, _ = stage.apply(_set_camera(CameraParams(body="arri_alexa_35", fstop=2.8)))
+    body = default_optics().body("arri_alexa_35")
+    camera = stage.node_state("Cam").camera
+    assert (camera.body, camera.sensor_width, camera.coc_mm) == (
+        "arri_alexa_35",
+        pytest.approx(body.sensor_width_mm),
+        pytest.approx(body.coc_mm, abs=1e-5),
+    )
+    assert resolved.camera.sensor_width == pytest.approx(body.sensor_width_mm), "the journal gets numbers"
+    readout = stage.optics("Cam")
+    near, far = dof_limits_m(35.0, 2.8, body.coc_mm, 5.0)
+    assert (readout.near_m, readout.far_m) == (pytest.approx(near), pytest.approx(far))
+    assert readout.hyperfocal_m == pytest.approx(hyperfocal_m(35.0, 2.8, body.coc_mm))
+    assert readout.fov_horizontal == pytest.approx(2 * math.atan(body.sensor_width_mm / 70.0))
+    with pytest.raises(InvalidArgument, match="full_frame"):
+        stage.apply(_set_camera(CameraParams(body="bolex_h16")))
+
+
+def test_focus_past_the_hyperfocal_reads_an_infinite_far_limit(stage: Stage) -> None:
+    stage.apply(_set_camera(CameraParams(fstop=16.0, focus_distance=40.0)))
+    readout = stage.optics("Cam")
+    assert readout.far_m is None and readout.dof_m is None
+    assert readout.near_m < 40.0
+
+
+def test_dolly_zoom_keeps_the_subject_size_and_zoom_does_not(stage: Stage) -> None:
+    before = _projected_height("Pillar")
+    stage.apply(SetLens(node="Cam", focal_mm=70.0, mode="dolly_zoom", target="Pillar"))
+    camera = stage.node_state("Cam")
+    assert camera.camera.lens == pytest.approx(70.0)
+    assert 5.0 - camera.transform.location[1] == pytest.approx(10.0, rel=1e-3), "distance doubled"
+    assert _projected_height("Pillar") == pytest.approx(before, rel=0.01)
+    assert camera.camera.focus_distance == pytest.approx(10.0, rel=1e-3), "focus followed the subject"
+    stage.apply(SetLens(node="Cam", lens="prime_35"))
+    assert _projected_height("Pillar") == pytest.approx(before / 2, rel=0.01)
+
+
+def test_frame_shot_moves_the_camera_to_the_shot_size(stage: Stage) -> None:
+    stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="medium"))
+    # a medium shot shows half the subject's height: the 1.8 m pillar overfills the frame twice
+    assert _projected_height("Pillar") == pytest.approx(2.0, rel=0.02)
+    stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="full"))
+    assert _projected_height("Pillar") == pytest.approx(1 / 1.2, rel=0.02)
+    with pytest.raises(InvalidArgument, match="behind"):
+        stage.apply(FrameShot(node="Cam", target="Cam", shot_size="full", subject_height=1.0))
+
+
+def test_rack_focus_is_keyframed_and_survives_a_rebuild(stage: Stage, tmp_path) -> None:
+    resolved, _ = stage.apply(
+        RackFocus(
+            node="Cam", frames=10, from_target="Near", to_target="Pillar", start_frame=1, easing="linear"
+        )
+    )
+    assert (resolved.from_distance, resolved.to_distance, resolved.start_frame) == (2.0, 5.0, 1)
+    scene = bpy.context.scene
+    dof = bpy.data.objects["Cam"].data.dof
+    expected = {1: 2.0, 11: 5.0, 6: 1.0 / (0.5 + (0.2 - 0.5) * 0.5)}  # linear in dioptres
+    for frame, distance in expected.items():
+        scene.frame_set(frame)
+        assert dof.focus_distance == pytest.approx(distance, rel=1e-3), frame
+    snapshot = (stage.scene_settings(), stage.snapshot_nodes())
+    curves = stage.node_state("Cam").animation
+    assert curves and curves[0].path == "data.dof.focus_distance" and len(curves[0].frames) == 11
+    copy = Stage(AssetStore(tmp_path / "copy"))
+    copy.rebuild(*snapshot, fetch_asset=lambda sha: b"")
+    assert copy.snapshot_nodes() == snapshot[1]
+    bpy.context.scene.frame_set(6)
+    assert bpy.data.objects["Cam"].data.dof.focus_distance == pytest.approx(expected[6], rel=1e-3)
+
+
+def test_a_failed_rack_focus_leaves_no_keys(stage: Stage) -> None:
+    before = stage.snapshot_nodes()
+    with pytest.raises(InvalidArgument):
+        stage.apply(RackFocus(node="Cam", frames=10, to_distance=0.01))
+    with pytest.raises(InvalidArgument, match="not a camera"):
+        stage.apply(RackFocus(node="Pillar", frames=10, to_distance=3.0))
+    assert stage.snapshot_nodes() == before
+    assert np.isclose(bpy.data.objects["Cam"].data.dof.focus_distance, 5.0)
+
+
+def _set_camera(params: CameraParams):
+    from protocols import SetCamera
+
+    return SetCamera(node="Cam", camera=params)
