@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         ("watch", "print the stage's events as they happen", _watch),
         ("scene", "print the stage's node tree", _scene),
         ("render", "render one frame of the stage in this process", _render),
+        ("focal-stack", "render a focus sweep of a camera to a video", _focal_stack),
     ):
         sub = commands.add_parser(name, help=helptext)
         sub.add_argument(
@@ -85,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
         elif name == "watch":
             sub.add_argument("--count", type=int, default=0, help="stop after this many events")
             sub.add_argument("--after", type=int, help="start after this seq (default: from now)")
+        elif name == "focal-stack":
+            sub.add_argument("out", type=Path, help="video file to write (.mp4)")
+            sub.add_argument("--camera", required=True, help="camera node name")
+            sweep = sub.add_mutually_exclusive_group(required=True)
+            sweep.add_argument("--range", nargs=2, type=float, metavar=("NEAR", "FAR"), help="metres")
+            sweep.add_argument("--targets", nargs=2, metavar=("FROM", "TO"), help="sweep between two nodes")
+            sub.add_argument("--frames", type=int, default=24)
+            sub.add_argument("--method", choices=("post", "cycles"), default="post")
+            sub.add_argument("--engine", choices=("workbench", "eevee", "cycles"), default="cycles")
+            sub.add_argument("--resolution", default="preview", help="preview, hd, fhd or WIDTHxHEIGHT")
+            sub.add_argument("--samples", type=int, default=16)
         elif name == "render":
             sub.add_argument("out", type=Path, help="PNG file to write")
             sub.add_argument("--camera", help="camera node name (default: the active camera)")
@@ -206,6 +218,24 @@ def _render(args: argparse.Namespace) -> int:
 
     with StageClient(args.connect, timeout=args.timeout) as client:
         path = render_stage(client, args.out, args.camera, args.engine, args.resolution, args.samples)
+    print(f"wrote {path}")
+    return 0
+
+
+def _focal_stack(args: argparse.Namespace) -> int:
+    from ._render_client import focal_stack
+
+    with StageClient(args.connect, timeout=args.timeout) as client:
+        path = focal_stack(
+            client,
+            args.out,
+            args.camera,
+            tuple(args.range) if args.range else None,
+            tuple(args.targets) if args.targets else None,
+            args.frames,
+            args.method,
+            (args.engine, args.resolution, args.samples),
+        )
     print(f"wrote {path}")
     return 0
 

@@ -39,6 +39,46 @@ def render_stage(
         return render_still(stage.node_state(camera).name, out, settings)
 
 
+def focal_stack(
+    client: StageClient,
+    out: Path,
+    camera: str,
+    near_far: tuple[float, float] | None,
+    targets: tuple[str, str] | None,
+    steps: int,
+    method: str,
+    settings_args: tuple[str, str, int],
+) -> Path:
+    """Render a focus sweep of the stage's ``camera`` to the video ``out``.
+
+    The sweep runs from ``near_far`` (metres) or between two target nodes' distances.
+    """
+    from renderers import RenderSettings, focus_sweep, render_focal_stack
+
+    from ._asset_store import AssetStore
+    from ._blender import Stage
+    from ._blender._optics import distance_along_view, subject_point
+
+    engine, resolution, samples = settings_args
+    settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)
+    snapshot = client.snapshot()
+    with tempfile.TemporaryDirectory(prefix="stagecraft-render-") as scratch:
+        stage = Stage(AssetStore(Path(scratch)))
+        stage.rebuild(snapshot.scene, snapshot.nodes, client.get_asset)
+        import bpy
+
+        bpy.context.view_layer.update()
+        cam = bpy.data.objects[stage.node_state(camera).name]
+        if targets is not None:
+            near_far = tuple(
+                distance_along_view(cam, subject_point(bpy.data.objects[stage.node_state(t).name]))
+                for t in targets
+            )
+        return render_focal_stack(
+            cam.name, out, focus_sweep(*near_far, steps), settings=settings, method=method
+        )
+
+
 def _resolution(text: str) -> str | tuple[int, int]:
     match = re.fullmatch(r"(\d+)x(\d+)", text)
     if match:

@@ -2,7 +2,9 @@
 
 from ._blender import Frame, render_frame, render_still
 from ._bodies import COC_RULES, CameraBody, Lens, LensKind, OpticsTable, default_optics
+from ._bokeh import BokehKernel, defocus, defocus_frame, heart, star
 from ._egl import egl_available
+from ._focal_stack import focus_sweep, render_focal_stack
 from ._optics import (
     MIN_FSTOP,
     SHOT_SIZES,
@@ -19,12 +21,14 @@ from ._optics import (
     optics_readout,
 )
 from ._settings import RESOLUTION_PRESETS, Engine, RenderSettings
+from ._video import write_video
 
 __all__ = [
     "COC_RULES",
     "MIN_FSTOP",
     "RESOLUTION_PRESETS",
     "SHOT_SIZES",
+    "BokehKernel",
     "CameraBody",
     "Engine",
     "FieldOfView",
@@ -37,14 +41,21 @@ __all__ = [
     "blur_px",
     "coc_diameter_mm",
     "default_optics",
+    "defocus",
+    "defocus_frame",
     "depth_of_field_m",
     "dof_limits_m",
     "dolly_zoom_distance_m",
     "egl_available",
     "field_of_view_rad",
+    "focus_sweep",
     "framing_distance_m",
+    "heart",
     "hyperfocal_m",
     "optics_readout",
+    "render_focal_stack",
     "render_frame",
     "render_still",
+    "star",
+    "write_video",
 ]

@@ -121,3 +121,19 @@ def test_serve_refuses_a_remote_address_without_authentication(tmp_path) -> None
     result = stagecraft("serve", "--empty", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
+
+
+def test_focal_stack_sweeps_between_two_nodes(default_stage, tmp_path) -> None:
+    import av
+
+    out = tmp_path / "stack.mp4"
+    result = stagecraft(
+        "focal-stack", "--connect", default_stage.commands, "--camera", "CamB",
+        "--targets", "Shaker", "Backdrop", "--frames", "3",
+        "--resolution", "96x54", "--samples", "2", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 3
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1.0, "focus moved"

@@ -35,6 +35,11 @@ NODE = p.NodeState(
 SCENE = p.SceneSettings(active_camera=UUID_B, frame_current=5, frame_end=100, fps=30)
 MOVE = p.SetTransform(node=UUID_A, location=(2.0, 0.0, 0.5))
 
+OPTICS = p.Optics(
+    node=UUID_A, body="arri_alexa_35", focal_mm=50.0, fstop=2.8, focus_m=3.0, coc_mm=0.022,
+    sensor_width_mm=27.99, sensor_height_mm=15.74, squeeze=1.0, hyperfocal_m=40.6, near_m=2.8,
+    far_m=3.24, dof_m=0.44, fov_horizontal=0.546, fov_vertical=0.31, fov_diagonal=0.62,
+)  # fmt: skip
 EXAMPLES = {
     "create_node": p.CreateNode(
         kind="mesh",
@@ -86,11 +91,7 @@ EXAMPLES = {
     "frame_shot": p.FrameShot(node="CamA", target="Hero", shot_size="medium_close_up"),
     "rack_focus": p.RackFocus(node="CamB", frames=24, to_target="Hero", from_distance=1.5, easing="linear"),
     "get_optics": p.GetOptics(node="CamA"),
-    "optics": p.Optics(
-        node=UUID_A, body="arri_alexa_35", focal_mm=50.0, fstop=2.8, focus_m=3.0, coc_mm=0.022,
-        sensor_width_mm=27.99, sensor_height_mm=15.74, squeeze=1.0, hyperfocal_m=40.6, near_m=2.8,
-        far_m=3.24, dof_m=0.44, fov_horizontal=0.546, fov_vertical=0.31, fov_diagonal=0.62,
-    ),  # fmt: skip
+    "optics": OPTICS,
 }
 
 
