@@ -126,7 +126,10 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(endpoints) -> None:
         print(f"stagecraft: serving {stage_file or 'an empty stage'} (data in {args.data_dir})")
         print(f"  commands: {endpoints.commands}")
-        print(f"  events:   {endpoints.events}", flush=True)
+        print(f"  events:   {endpoints.events}")
+        for name, address in endpoints.extra.items():
+            print(f"  {name + ':':9} {address}")
+        sys.stdout.flush()
 
     run_server(config, ready)
     return 0

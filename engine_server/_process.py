@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import trio
@@ -37,6 +37,11 @@ logger = logging.getLogger("stagecraft.server")
 GIL_SWITCH_INTERVAL = 1e-4
 
 
+Companion = Callable[..., Awaitable[None]]
+"""A service that runs beside the stage in its trio loop (the web stage, the agent queue …):
+``async def companion(endpoints, *, task_status)`` that reports ``{name: address}`` to print."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ServerConfig:
     """How to run a stage: where its data lives, what to build first, where to listen."""
@@ -48,6 +53,7 @@ class ServerConfig:
     event_port: int = 5556
     asset_roots: tuple[Path, ...] = ()
     snapshot_every: int = 10_000
+    companions: tuple[Companion, ...] = ()
 
 
 def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> None:
@@ -178,6 +184,9 @@ class _TrioControl:
                 endpoints = await nursery.start(
                     server.serve, config.host, config.command_port, config.event_port
                 )
+                for companion in config.companions:
+                    extra = await nursery.start(companion, endpoints)
+                    endpoints = dataclasses.replace(endpoints, extra={**endpoints.extra, **extra})
                 on_ready(endpoints)
 
     def cancel(self) -> None:

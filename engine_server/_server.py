@@ -61,6 +61,7 @@ class Endpoints:
 
     commands: str
     events: str
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)  # companions' addresses
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
