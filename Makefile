@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= stage-data
 ARGS ?=
 
-.PHONY: run test lint bench install system-deps clean
+.PHONY: run test lint bench install system-deps clean addon
 
 run: $(STAMP)
 	$(BIN)/stagecraft serve --data-dir $(DATA_DIR) $(ARGS)
@@ -23,6 +23,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+addon: $(STAMP)
+	$(BIN)/python blender_addon/build.py --out dist
 
 install: $(STAMP)
 

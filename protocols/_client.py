@@ -16,7 +16,7 @@ import zmq
 
 from ._commands import Command
 from ._envelope import Envelope, decode, encode, new_id
-from ._errors import error_for_code
+from ._errors import BadMessage, error_for_code
 from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._replies import (
     Applied,
@@ -182,7 +182,11 @@ class EventStream:
             if not self._socket.poll(remaining, zmq.POLLIN):
                 return None
             parts = self._socket.recv_multipart()
-            event: Event = decode(parts[1:]).body
+            if parts[0] != EVENT_TOPIC:
+                continue  # another topic on the same socket (a subscriber's wider subscription)
+            event = decode(parts[1:]).body
+            if not isinstance(event, Event):
+                raise BadMessage(f"the event endpoint sent a {type(event).__name__}, not an event")
             if self.last_seq is None:
                 self.last_seq = event.seq - 1
             if event.seq <= self.last_seq:

@@ -1,0 +1,43 @@
+"""The stage inside an artist's file: the server's Stage adapters, minus the file reset.
+
+``Stage.reset`` (used by ``rebuild``) loads factory settings, which would wipe the artist's own
+work. Here a reset removes only the objects the stage owns: those tagged with a stage UUID and
+the mannequin bodies built for them.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from ._vendor.engine_server._blender import UUID_KEY, Stage
+from ._vendor.engine_server._blender._ids import BODY_KEY
+from ._vendor.engine_server._blender._objects import remove_objects
+
+
+def stage_objects() -> list[bpy.types.Object]:
+    """Every object the stage owns in this file."""
+    return [o for o in bpy.data.objects if UUID_KEY in o or BODY_KEY in o]
+
+
+def alive(obj: bpy.types.Object) -> bool:
+    """False once Blender has freed the object (the artist deleted it)."""
+    try:
+        obj.name  # noqa: B018 - reading a freed object's field is the documented test
+    except ReferenceError:
+        return False
+    return True
+
+
+class AddonStage(Stage):
+    """A Stage that shares the file with the artist's own objects."""
+
+    def reset(self) -> None:
+        remove_objects(stage_objects())
+        self._index.rebuild()
+
+    def forget(self, uuid: str) -> None:
+        """Drop a node the artist deleted from the index."""
+        self._index.discard(uuid)
+
+    def object(self, uuid: str) -> bpy.types.Object | None:
+        return self._index.get(uuid)

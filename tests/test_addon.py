@@ -1,0 +1,169 @@
+"""The Blender extension, built and installed into two real ``bpy`` processes, against a real stage.
+
+The tests run in order on one stage and two Blenders (A and B) plus a script client.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+
+from engine_server._subprocess import StageProcess
+from protocols import ArmatureSpec, BoneSpec, CameraParams, CreateNode, MeshSpec, SetBonePose, SetTransform
+
+sys.path.insert(0, str(Path(__file__).parent))
+from addon_driver import Driver
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "blender_addon"))
+import build  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("addon")
+    zip_path = build.build(tmp / "dist", ROOT / "dist" / "wheels")
+    stage = StageProcess(tmp / "stage", "--empty").start()
+    drivers = [Driver(tmp / f"blender-{name}") for name in "ab"]
+    world = {"stage": stage, "a": drivers[0], "b": drivers[1], "script": stage.client()}
+    try:
+        for driver in drivers:
+            installed = driver.call("install", zip=str(zip_path))
+            assert installed["module"] == "bl_ext.user_default.stagecraft"
+            assert "/extensions/user_default/stagecraft/" in installed["file"]
+            driver.call("add_local", name="ArtistOwn")
+            driver.call("connect", endpoint=stage.commands)
+        yield world
+    finally:
+        world["script"].close()
+        for driver in drivers:
+            driver.close()
+        if world["stage"].running:
+            world["stage"].kill()
+
+
+def wait_server(script, name: str, location, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not np.allclose(script.node(name).transform.location, location, atol=1e-4):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the stage's {name} never reached {location}")
+
+
+def test_script_change_reaches_both_blenders(world):
+    script = world["script"]
+    script.apply(CreateNode(kind="mesh", name="Crate", mesh=MeshSpec(primitive="cube")))
+    script.apply(SetTransform(node="Crate", location=(1.0, 2.0, 3.0)))
+    for blender in (world["a"], world["b"]):
+        blender.call("tick_until", cond={"name": "Crate", "location": [1, 2, 3]})
+
+
+def test_blender_change_reaches_stage_and_other_blender(world):
+    a, b = world["a"], world["b"]
+    a.call("move", name="Crate", location=[-1.5, 0.25, 0.5])
+    a.call("tick", n=1)
+    wait_server(world["script"], "Crate", (-1.5, 0.25, 0.5))
+    b.call("tick_until", cond={"name": "Crate", "location": [-1.5, 0.25, 0.5]})
+    a.call("tick_until", cond={"applied_seq": b.call("status")["status"]["applied_seq"]})
+    assert a.call("state", name="Crate")["location"] == pytest.approx([-1.5, 0.25, 0.5])
+
+
+def test_concurrent_edits_resolve_by_the_stage_order(world):
+    a, b, script = world["a"], world["b"], world["script"]
+    before = script.hello().seq
+    a.call("move", name="Crate", location=[7.0, 0.0, 0.0], tick=True)  # both sent before either
+    b.call("move", name="Crate", location=[8.0, 0.0, 0.0], tick=True)  # sees the other's
+    deadline = time.monotonic() + 20
+    while (seq := script.hello().seq) < before + 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the two edits never reached the stage")
+    winner = list(script.node("Crate").transform.location)
+    assert winner in ([7.0, 0.0, 0.0], [8.0, 0.0, 0.0])
+    for blender in (a, b):
+        blender.call("tick_until", cond={"name": "Crate", "location": winner, "applied_seq": seq})
+    conflicts = [blender.call("status")["status"]["conflict"] for blender in (a, b)]
+    assert any("won over" in c for c in conflicts), conflicts
+    assert any("was overridden by seq" in c for c in conflicts), conflicts
+
+
+def test_camera_lens_edit_goes_up(world):
+    a, b, script = world["a"], world["b"], world["script"]
+    script.apply(CreateNode(kind="camera", name="CamA", camera=CameraParams(lens=35.0)))
+    a.call("tick_until", cond={"name": "CamA"})
+    a.call("set", name="CamA", path="data.lens", value=85.0)
+    a.call("tick", n=1)
+    deadline = time.monotonic() + 20
+    while script.node("CamA").camera.lens != pytest.approx(85.0):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the lens never reached the stage")
+    b.call("tick_until", cond={"applied_seq": a.call("status")["status"]["applied_seq"]})
+    assert b.call("get", name="CamA", path="data.lens")["value"] == pytest.approx(85.0)
+
+
+def test_bone_parented_prop_follows_the_bone(world):
+    a, b, script = world["a"], world["b"], world["script"]
+    bones = (
+        BoneSpec(name="root", head=(0, 0, 0), tail=(0, 0, 1)),
+        BoneSpec(name="hand", head=(0, 0, 1), tail=(0, 0, 1.5), parent="root"),
+    )
+    script.apply(CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(bones=bones)))
+    script.apply(CreateNode(kind="mesh", name="Shaker", mesh=MeshSpec(primitive="cube", size=0.1)))
+    a.call("tick_until", cond={"name": "Shaker"})
+    assert a.call("attach", prop="Shaker", character="Hero", bone="hand")["result"] == ["FINISHED"]
+    for blender in (a, b):  # keep_world=False: at the tail of "hand"
+        blender.call("tick_until", cond={"name": "Shaker", "bone": "hand", "world": [0, 0, 1.5]})
+    # rotate "root" 90° about X: the hand's tail goes from (0, 0, 1.5) to (0, -1.5, 0)
+    quarter = np.array([[np.cos(np.pi / 4), np.sin(np.pi / 4), 0, 0]], dtype=np.float32)
+    script.apply(SetBonePose(node="Hero", bones=("root",), rotations=quarter))
+    for blender in (a, b):
+        blender.call("tick_until", cond={"name": "Shaker", "world": [0, -1.5, 0], "tol": 1e-3})
+
+
+def test_malformed_event_is_reported_and_the_session_goes_on(world):
+    a, script = world["a"], world["script"]
+    header = {"v": 1, "id": "x" * 32, "type": "event", "session": "stage", "parent": None}
+    bad_command = {**header, "body": {"seq": 10**6, "command": {"type": "teleport", "node": "Crate"}}}
+    not_an_event = {**header, "type": "hello", "body": {"client": "intruder"}}
+    for frames in (
+        [b"event", b"\xc1 not msgpack"],
+        [b"event", msgpack.packb(bad_command)],
+        [b"event", msgpack.packb(not_an_event)],
+        [b"wrong-topic"],
+    ):
+        status = a.call("feed", frames=[f.hex() for f in frames])["status"]
+        assert status["state"] == "connected"
+        assert status["last_error"].startswith("ignored a malformed event")
+    script.apply(SetTransform(node="Crate", location=(4.0, 4.0, 4.0)))
+    a.call("tick_until", cond={"name": "Crate", "location": [4, 4, 4]})
+
+
+def test_no_duplicates_after_reconnect_and_server_restart(world):
+    a, b = world["a"], world["b"]
+    before = a.call("objects")
+    assert before["stage"] == ["CamA", "Crate", "Hero", "Shaker"]
+    assert "ArtistOwn" in before["all"]
+    a.call("disconnect")
+    a.call("connect", endpoint=world["stage"].commands)
+    assert a.call("objects") == before
+
+    stage = world["stage"]
+    stage.kill()
+    port, event_port = (address.rsplit(":", 1)[1] for address in (stage.commands, stage.events))
+    restarted = StageProcess(stage.data_dir, "--empty", "--port", port, "--event-port", event_port).start()
+    world["stage"] = restarted
+    world["script"].close()
+    world["script"] = script = restarted.client()
+    script.apply(SetTransform(node="Crate", location=(0.0, 5.0, 0.0)))
+    for blender in (a, b):
+        blender.call("tick_until", cond={"name": "Crate", "location": [0, 5, 0], "state": "connected"})
+        assert blender.call("objects") == before
+        assert blender.call("state", name="Shaker")["bone"] == "hand"
+
+
+def test_unregister_leaves_blender_clean(world):
+    left = world["a"].call("uninstall")
+    assert left == {"classes": [], "handlers": [], "operators": [], "addon_enabled": False, "timer": False}
