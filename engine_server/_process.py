@@ -14,13 +14,15 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import trio
 import zmq
 
 from protocols import StagecraftError
+from renderers import default_optics
 
 from ._asset_store import AssetStore
 from ._blender import Stage
@@ -62,11 +64,12 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = _lock_data_dir(data_dir)
-    stage_name, commands, roots = _stage_file(config)
+    stage_name, commands, roots, optics = _stage_file(config)
     assets = AssetStore(data_dir / "assets", roots=(*config.asset_roots, *roots))
     journal = Journal(data_dir / "journal")
     snapshots = SnapshotStore(data_dir / "snapshots")
-    service = StageService(Stage(assets), snapshots, snapshot_every=config.snapshot_every)
+    stage = Stage(assets, default_optics().with_overrides(optics))
+    service = StageService(stage, snapshots, snapshot_every=config.snapshot_every)
 
     started = time.perf_counter()
     base_seq = service.restore()
@@ -149,13 +152,14 @@ def check_listen_host(host: str, allow_remote: bool) -> None:
         )
 
 
-def _stage_file(config: ServerConfig) -> tuple[str, tuple, tuple[Path, ...]]:
+def _stage_file(config: ServerConfig) -> tuple[str, tuple, tuple[Path, ...], Mapping[str, Any]]:
+    """The stage file's name, build commands, asset roots and optics table additions."""
     if config.stage_file is None:
-        return "empty", (), ()
+        return "empty", (), (), {}
     from stage_scenes import load_stage
 
     stage = load_stage(config.stage_file)
-    return stage.name, stage.commands, tuple(stage.asset_roots)
+    return stage.name, stage.commands, tuple(stage.asset_roots), stage.optics
 
 
 class _TrioControl:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from protocols import Command, Frames, ProtocolError, SetActiveCamera, SetFrameRange, from_wire
+from protocols import (
+    Command,
+    Frames,
+    InvalidArgument,
+    ProtocolError,
+    SetActiveCamera,
+    SetFrameRange,
+    from_wire,
+)
 
 from ._errors import StageFileError
 from ._format import SECTION_KEYS, NodeEntry, parse_node
@@ -30,6 +39,7 @@ class StageFile:
     name: str
     asset_roots: tuple[Path, ...]
     commands: tuple[Command, ...]
+    optics: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def default_stage_path() -> Path:
@@ -47,14 +57,15 @@ def load_stage(path: str | Path) -> StageFile:
         raise StageFileError(path, f"cannot read the stage file: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise StageFileError(path, f"not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"stage", "scene", *SECTION_KEYS})
+    unknown = sorted(set(data) - {"stage", "scene", "optics", *SECTION_KEYS})
     if unknown:
         raise StageFileError(
             path,
-            f"unknown table(s) {', '.join(unknown)}; a stage file has [stage], [scene] and "
+            f"unknown table(s) {', '.join(unknown)}; a stage file has [stage], [scene], [optics] and "
             f"[[{']], [['.join(SECTION_KEYS)}]]",
             key=unknown[0],
         )
+    optics = _optics(path, data.get("optics", {}))
     stage = _table(path, data, "stage", _STAGE_KEYS)
     name = stage.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -66,7 +77,22 @@ def load_stage(path: str | Path) -> StageFile:
     commands: list[Command] = [entry.create for entry in ordered]
     commands += [entry.pose for entry in ordered if entry.pose is not None]
     commands += _scene_commands(path, _table(path, data, "scene", _SCENE_KEYS), nodes)
-    return StageFile(name=name, asset_roots=roots, commands=tuple(commands))
+    return StageFile(name=name, asset_roots=roots, commands=tuple(commands), optics=optics)
+
+
+def _optics(path: Path, table: Any) -> Mapping[str, Any]:
+    """The stage's ``[optics]`` additions to the camera body / lens table, checked against it."""
+    if not table:
+        return {}
+    if not isinstance(table, dict):
+        raise StageFileError(path, "optics must be a table, written [optics]", key="optics")
+    from renderers import default_optics
+
+    try:
+        default_optics().with_overrides(table)
+    except InvalidArgument as exc:
+        raise StageFileError(path, exc.message, key=exc.field or "optics") from None
+    return table
 
 
 def _table(path: Path, data: dict[str, Any], name: str, keys: frozenset[str]) -> dict[str, Any]:

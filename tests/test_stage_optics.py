@@ -149,3 +149,38 @@ def _set_camera(params: CameraParams):
     from protocols import SetCamera
 
     return SetCamera(node="Cam", camera=params)
+
+
+STAGE_WITH_OPTICS = """
+[stage]
+name = "Custom glass"
+
+[optics.bodies.bolex_h16]
+label = "Bolex H16 (16 mm film)"
+sensor_width_mm = 10.26
+sensor_height_mm = 7.49
+coc_mm = 0.012
+
+[[camera]]
+name = "Bolex"
+body = "bolex_h16"
+lens = 25
+"""
+
+
+def test_a_stage_file_extends_the_optics_table(tmp_path) -> None:
+    from renderers import default_optics
+    from stage_scenes import StageFileError, load_stage
+
+    path = tmp_path / "stage.toml"
+    path.write_text(STAGE_WITH_OPTICS)
+    stage_file = load_stage(path)
+    stage = Stage(AssetStore(tmp_path / "assets"), default_optics().with_overrides(stage_file.optics))
+    stage.reset()
+    for command in stage_file.commands:
+        stage.apply(command)
+    camera = stage.node_state("Bolex").camera
+    assert (camera.body, camera.sensor_width, camera.coc_mm) == ("bolex_h16", pytest.approx(10.26), 0.012)
+    path.write_text(STAGE_WITH_OPTICS.replace("sensor_height_mm = 7.49", "sensor_height_mm = -1"))
+    with pytest.raises(StageFileError, match="sensor_height_mm"):
+        load_stage(path)

@@ -7,6 +7,7 @@ import math
 import bpy
 
 from protocols import CameraParams, InvalidArgument
+from renderers import OpticsTable
 
 from ._ids import Index, uuid_of
 from ._objects import rounded
@@ -19,13 +20,13 @@ BODY_KEY = "stagecraft_body"
 COC_KEY = "stagecraft_coc_mm"
 
 
-def resolve_target(index: Index, camera: bpy.types.Object, params: CameraParams) -> CameraParams:
+def resolve_target(
+    index: Index, camera: bpy.types.Object, params: CameraParams, optics: OpticsTable
+) -> CameraParams:
     """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
     expanded into its sensor size and circle of confusion (explicit fields win)."""
     if params.body is not None:
-        from renderers import default_optics
-
-        body = default_optics().body(params.body)
+        body = optics.body(params.body)
         params = _replace(
             params,
             sensor_width=params.sensor_width or body.sensor_width_mm,

@@ -27,6 +27,7 @@ from protocols import (
     SetParent,
     SetTransform,
 )
+from renderers import OpticsTable
 
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._ids import Index, uuid_of
@@ -66,6 +67,7 @@ class Context:
     store_path: Callable[[str], str]  # asset path -> sha256, stored
     blob_path: BlobPath
     undo: Undo
+    optics: OpticsTable
 
 
 def create_node(ctx: Context, cmd: CreateNode):
@@ -77,7 +79,7 @@ def create_node(ctx: Context, cmd: CreateNode):
     check_parent(None, parent, cmd.parent_bone)
     armature = _armature.expand_rig(cmd.armature) if cmd.armature else None
     asset = _resolve_asset(ctx, cmd.asset) if cmd.asset else None
-    camera = _camera.resolve_target(ctx.index, None, cmd.camera) if cmd.camera else None
+    camera = _camera.resolve_target(ctx.index, None, cmd.camera, ctx.optics) if cmd.camera else None
     resolved = dataclasses.replace(
         cmd,
         uuid=uuid,
@@ -172,7 +174,7 @@ def set_camera(ctx: Context, cmd: SetCamera):
     obj = ctx.index.resolve(cmd.node)
     if obj.type != "CAMERA":
         raise InvalidArgument(f"node {obj.name!r} is not a camera", field="node")
-    params = _camera.resolve_target(ctx.index, obj, cmd.camera)
+    params = _camera.resolve_target(ctx.index, obj, cmd.camera, ctx.optics)
     _camera.check_range_against(obj, params)
     guard_camera(ctx.undo, obj)
     _camera.apply_camera(ctx.index, obj, params)
@@ -240,7 +242,7 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
 
 
 HANDLERS = {
-    SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd),
+    SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd, ctx.optics),
     FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd),
     RackFocus: lambda ctx, cmd: _optics.rack_focus(ctx.index, ctx.undo, cmd),
     CreateNode: create_node,

@@ -11,6 +11,7 @@ import numpy as np
 from mathutils import Vector
 
 from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
+from renderers import OpticsTable
 
 from . import _animation, _camera
 from ._ids import Index, uuid_of
@@ -99,13 +100,13 @@ def move_along_view(camera: bpy.types.Object, delta: float) -> None:
     camera.matrix_world = world
 
 
-def set_lens(index: Index, undo: Undo, cmd: SetLens):
-    from renderers import default_optics, dolly_zoom_distance_m
+def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
+    from renderers import dolly_zoom_distance_m
 
     camera = camera_of(index, cmd.node)
     focal_mm, squeeze = cmd.focal_mm, cmd.squeeze
     if cmd.lens is not None:
-        lens = default_optics().lens(cmd.lens)
+        lens = optics.lens(cmd.lens)
         focal_mm = focal_mm or lens.focal_mm
         squeeze = squeeze or lens.squeeze
     guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))

@@ -19,6 +19,7 @@ from protocols import (
     SceneSettings,
     TreeNode,
 )
+from renderers import OpticsTable, default_optics
 
 from . import _optics, _settings, _state
 from ._commands import HANDLERS, Context
@@ -29,8 +30,9 @@ from ._undo import Undo
 class Stage:
     """The one owner of the bpy scene; every method must run on the thread that imported bpy."""
 
-    def __init__(self, assets: AssetStore) -> None:
+    def __init__(self, assets: AssetStore, optics: OpticsTable | None = None) -> None:
         self.assets = assets
+        self.optics_table = optics or default_optics()
         self._index = Index()
         self._fetch: Callable[[str], bytes] | None = None
 
@@ -46,7 +48,7 @@ class Stage:
         On error the scene is rolled back to exactly how it was and the ProtocolError raised.
         """
         undo = Undo()
-        ctx = Context(self._index, self.assets.put_path, self._blob_path, undo)
+        ctx = Context(self._index, self.assets.put_path, self._blob_path, undo, self.optics_table)
         try:
             if isinstance(command, Batch):
                 resolved, touched = [], []
