@@ -498,7 +498,8 @@ def test_default_stage_builds_in_blender(tmp_path: Path):
 
 def test_the_documented_example_loads(tmp_path):
     doc = (Path(__file__).parent.parent / "docs" / "stage-format.md").read_text()
-    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
+    example = next(block for block in blocks if 'name = "Diner"' in block)
     (tmp_path / "assets" / "models").mkdir(parents=True)
     (tmp_path / "assets" / "models" / "booth.glb").write_bytes(b"glTF")
     (tmp_path / "diner.toml").write_text(example)
