@@ -76,9 +76,9 @@ def test_a_camera_body_sets_sensor_and_circle_of_confusion(stage: Stage) -> None
     assert resolved.camera.sensor_width == pytest.approx(body.sensor_width_mm), "the journal gets numbers"
     readout = stage.optics("Cam")
     near, far = dof_limits_m(35.0, 2.8, body.coc_mm, 5.0)
-    assert (readout.near_m, readout.far_m) == (pytest.approx(near), pytest.approx(far))
-    assert readout.hyperfocal_m == pytest.approx(hyperfocal_m(35.0, 2.8, body.coc_mm))
-    assert readout.fov_horizontal == pytest.approx(2 * math.atan(body.sensor_width_mm / 70.0))
+    assert (readout.near_m, readout.far_m) == (pytest.approx(near, rel=1e-5), pytest.approx(far, rel=1e-5))
+    assert readout.hyperfocal_m == pytest.approx(hyperfocal_m(35.0, 2.8, body.coc_mm), rel=1e-5)
+    assert readout.fov_horizontal == pytest.approx(2 * math.atan(body.sensor_width_mm / 70.0), rel=1e-5)
     with pytest.raises(InvalidArgument, match="full_frame"):
         stage.apply(_set_camera(CameraParams(body="bolex_h16")))
 

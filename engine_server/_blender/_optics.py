@@ -209,21 +209,33 @@ def readout(index: Index, ref: str) -> Optics:
         cam.lens, cam.dof.aperture_fstop, coc, focus, width, height, cam.dof.aperture_ratio
     )
     finite = np.isfinite(result.far_m)
-    return Optics(
-        node=uuid_of(camera),
-        body=cam.get(_camera.BODY_KEY, ""),
-        focal_mm=float(cam.lens),
-        fstop=float(cam.dof.aperture_fstop),
-        focus_m=focus,
-        coc_mm=coc,
-        sensor_width_mm=float(width),
-        sensor_height_mm=float(height),
-        squeeze=float(cam.dof.aperture_ratio),
-        hyperfocal_m=float(result.hyperfocal_m),
-        near_m=float(result.near_m),
-        far_m=float(result.far_m) if finite else None,
-        dof_m=float(result.dof_m) if finite else None,
-        fov_horizontal=float(result.fov.horizontal),
-        fov_vertical=float(result.fov.vertical),
-        fov_diagonal=float(result.fov.diagonal),
+    return _rounded(
+        Optics(
+            node=uuid_of(camera),
+            body=cam.get(_camera.BODY_KEY, ""),
+            focal_mm=float(cam.lens),
+            fstop=float(cam.dof.aperture_fstop),
+            focus_m=focus,
+            coc_mm=coc,
+            sensor_width_mm=float(width),
+            sensor_height_mm=float(height),
+            squeeze=float(cam.dof.aperture_ratio),
+            hyperfocal_m=float(result.hyperfocal_m),
+            near_m=float(result.near_m),
+            far_m=float(result.far_m) if finite else None,
+            dof_m=float(result.dof_m) if finite else None,
+            fov_horizontal=float(result.fov.horizontal),
+            fov_vertical=float(result.fov.vertical),
+            fov_diagonal=float(result.fov.diagonal),
+        )
     )
+
+
+def _rounded(readout: Optics) -> Optics:
+    """Six significant digits: Blender stores float32, so more would only show noise."""
+    values = {
+        f.name: float(f"{v:.6g}") if isinstance(v, float) else v
+        for f in dataclasses.fields(readout)
+        for v in [getattr(readout, f.name)]
+    }
+    return Optics(**values)
