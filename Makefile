@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= stage-data
+WEB_PORT ?= 8080
 ARGS ?=
 
 .PHONY: run test lint bench install system-deps clean addon
 
 run: $(STAMP)
-	$(BIN)/stagecraft serve --data-dir $(DATA_DIR) $(ARGS)
+	$(BIN)/stagecraft serve --data-dir $(DATA_DIR) --web-port $(WEB_PORT) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,10 +30,11 @@ addon: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/system-deps.sh
+$(STAMP): pyproject.toml scripts/system-deps.sh tests/browser/package-lock.json
 	bash scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,mocap]"
+	cd tests/browser && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 clean:

@@ -23,6 +23,9 @@ from protocols import (
     registered_types,
 )
 
+from ._agents._cli import add_commands as add_agent_commands
+from ._agents._cli import curve_keys
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -63,7 +66,26 @@ def _parser() -> argparse.ArgumentParser:
         "--asset-root", type=Path, action="append", default=[], help="where asset paths may point"
     )
     serve.add_argument("--snapshot-every", type=int, default=10_000, help="commands between .blend snapshots")
+    serve.add_argument(
+        "--curve-dir", type=Path, help="CURVE keys (stagecraft keys generate): only authorized clients get in"
+    )
+    serve.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=10.0,
+        help="seconds before a silent agent's jobs are re-queued",
+    )
+    serve.add_argument(
+        "--web-port", type=int, help="serve the web stage (page + WebRTC video) on this port, 0 for any"
+    )
+    serve.add_argument("--render-workers", type=int, default=1, help="render processes for the web stage")
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("render-worker", help="render views of a stage for the web stage")
+    worker.add_argument("--connect", required=True, help="the stage's command endpoint")
+    worker.add_argument("--frames", required=True, help="the web stage's frames endpoint")
+    worker.add_argument("--name", required=True, help="this worker's name (its identity there)")
+    worker.set_defaults(run=_render_worker)
 
     for name, helptext, run in (
         ("cmd", "send one command or query and print the reply", _cmd),
@@ -73,10 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         ("focal-stack", "render a focus sweep of a camera to a video", _focal_stack),
     ):
         sub = commands.add_parser(name, help=helptext)
-        sub.add_argument(
-            "--connect", default=DEFAULT_ENDPOINT, help=f"command endpoint (default {DEFAULT_ENDPOINT})"
-        )
-        sub.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
+        _connect_options(sub)
         sub.set_defaults(run=run)
         if name == "cmd":
             sub.add_argument("type", help="message type, e.g. set_transform (see docs/protocol.md)")
@@ -103,7 +122,17 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--engine", choices=("workbench", "eevee", "cycles"), default="cycles")
             sub.add_argument("--resolution", default="preview", help="preview, hd, fhd or WIDTHxHEIGHT")
             sub.add_argument("--samples", type=int, default=16)
+    add_agent_commands(commands, _connect_options)
     return parser
+
+
+def _connect_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--connect", default=DEFAULT_ENDPOINT, help=f"command endpoint (default {DEFAULT_ENDPOINT})"
+    )
+    sub.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
+    sub.add_argument("--curve-dir", type=Path, help="CURVE keys of a stage that requires them")
+    sub.add_argument("--curve-client", default="client", help="which client keypair in --curve-dir")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -111,7 +140,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ._process import ServerConfig, check_listen_host, run_server
 
-    check_listen_host(args.host, args.allow_unauthenticated_remote)
+    check_listen_host(args.host, args.allow_unauthenticated_remote, authenticated=args.curve_dir is not None)
     stage_file = None if args.empty else Path(args.stage) if args.stage else default_stage_path()
     config = ServerConfig(
         data_dir=args.data_dir,
@@ -121,6 +150,9 @@ def _serve(args: argparse.Namespace) -> int:
         event_port=args.event_port,
         asset_roots=tuple(args.asset_root),
         snapshot_every=args.snapshot_every,
+        heartbeat_timeout=args.heartbeat_timeout,
+        curve_dir=args.curve_dir,
+        companions=_web_companions(args),
     )
 
     def ready(endpoints) -> None:
@@ -135,6 +167,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render_worker(args: argparse.Namespace) -> int:
+    from renderers._worker import RenderWorker
+
+    logging.getLogger("stagecraft").setLevel(logging.INFO)
+    RenderWorker(args.name, args.connect, args.frames).run()
+    return 0
+
+
+def _web_companions(args: argparse.Namespace) -> tuple:
+    if args.web_port is None:
+        return ()
+    from ._web import web_companion
+
+    return (web_companion(args.web_port, args.host, args.render_workers),)
+
+
 def _cmd(args: argparse.Namespace) -> int:
     types = registered_types()
     if args.type not in types:
@@ -143,7 +191,7 @@ def _cmd(args: argparse.Namespace) -> int:
         )
         return 2
     body = from_wire(types[args.type], _fields(args.fields), Frames(lists_as_arrays=True))
-    with StageClient(args.connect, timeout=args.timeout) as client:
+    with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         reply = client.request(body)
     print(_pretty_json(to_plain(reply)))
     return 0
@@ -180,7 +228,7 @@ def _fields(items: list[str]) -> dict[str, Any]:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    with StageClient(args.connect, timeout=args.timeout) as client:
+    with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         stream = client.subscribe()
         stream.start_after(client.hello().seq if args.after is None else args.after)
         seen = 0
@@ -199,7 +247,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _scene(args: argparse.Namespace) -> int:
-    with StageClient(args.connect, timeout=args.timeout) as client:
+    with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         tree = client.tree()
     children: dict[str | None, list] = {}
     for node in tree.nodes:
@@ -219,7 +267,7 @@ def _scene(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from ._render_client import render_stage
 
-    with StageClient(args.connect, timeout=args.timeout) as client:
+    with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         path = render_stage(client, args.out, args.camera, args.engine, args.resolution, args.samples)
     print(f"wrote {path}")
     return 0
@@ -228,7 +276,7 @@ def _render(args: argparse.Namespace) -> int:
 def _focal_stack(args: argparse.Namespace) -> int:
     from ._render_client import focal_stack
 
-    with StageClient(args.connect, timeout=args.timeout) as client:
+    with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         path = focal_stack(
             client,
             args.out,

@@ -24,6 +24,7 @@ import zmq
 from protocols import StagecraftError
 from renderers import default_optics
 
+from ._agents import JobService
 from ._asset_store import AssetStore
 from ._blender import Stage
 from ._journal import Journal
@@ -56,6 +57,8 @@ class ServerConfig:
     asset_roots: tuple[Path, ...] = ()
     snapshot_every: int = 10_000
     companions: tuple[Companion, ...] = ()
+    heartbeat_timeout: float = 10.0  # seconds of agent silence before its jobs are queued again
+    curve_dir: Path | None = None  # CURVE keys (`stagecraft keys generate`): authenticate every peer
 
 
 def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> None:
@@ -90,6 +93,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
 
     stage_thread = StageThread()
     context = zmq.Context()
+    authenticator, curve = _start_curve(context, config.curve_dir)
     server = StageServer(
         name=stage_name,
         service=service,
@@ -98,6 +102,8 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
         snapshots=snapshots,
         assets=assets,
         context=context,
+        services=(JobService(data_dir / "jobs.sqlite3", heartbeat_timeout=config.heartbeat_timeout),),
+        curve=curve,
     )
     control = _TrioControl()
     trio_thread = threading.Thread(
@@ -115,6 +121,8 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if authenticator is not None:
+            authenticator.stop()
         context.term()
     if control.error is not None:
         raise control.error
@@ -138,18 +146,40 @@ def _lock_data_dir(data_dir: Path):
     return lock
 
 
-def check_listen_host(host: str, allow_remote: bool) -> None:
-    """Refuse to listen beyond loopback without authentication unless explicitly allowed."""
+def check_listen_host(host: str, allow_remote: bool, authenticated: bool = False) -> None:
+    """Refuse to listen beyond loopback without authentication (CURVE) unless explicitly allowed."""
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host == "localhost"
-    if not loopback and not allow_remote:
+    if not loopback and not allow_remote and not authenticated:
         raise StagecraftError(
-            f"refusing to listen on {host}: the stage has no authentication for remote clients yet, "
-            "so anyone who can reach it could change it. Listen on 127.0.0.1 (the default), or pass "
-            "--allow-unauthenticated-remote on a network you trust."
+            f"refusing to listen on {host} without authentication: anyone who can reach it could "
+            "change the stage. Make keys with `stagecraft keys generate DIR` and pass --curve-dir DIR, "
+            "listen on 127.0.0.1 (the default), or pass --allow-unauthenticated-remote on a network "
+            "you trust."
         )
+
+
+def _start_curve(context: zmq.Context, curve_dir: Path | None):
+    """A ZAP authenticator letting in only the public keys in ``curve_dir/authorized``, and the
+    server's CURVE keypair; ``(None, None)`` without ``curve_dir``."""
+    if curve_dir is None:
+        return None, None
+    import zmq.auth
+    from zmq.auth.thread import ThreadAuthenticator
+
+    curve_dir = Path(curve_dir)
+    secret_file, authorized = curve_dir / "server.key_secret", curve_dir / "authorized"
+    if not secret_file.is_file() or not authorized.is_dir():
+        raise StagecraftError(
+            f"{curve_dir} has no server.key_secret or authorized/; make keys with `stagecraft keys generate`"
+        )
+    public, secret = zmq.auth.load_certificate(secret_file)
+    authenticator = ThreadAuthenticator(context)
+    authenticator.start()
+    authenticator.configure_curve(domain="*", location=str(authorized))
+    return authenticator, (public, secret)
 
 
 def _stage_file(config: ServerConfig) -> tuple[str, tuple, tuple[Path, ...], Mapping[str, Any]]:

@@ -3,7 +3,8 @@
 Request path: the ROUTER task decodes a request, queues it to the bpy thread and takes the
 next one without waiting. Outcomes come back in order; the commit task appends their events
 to the journal, makes the batch durable with one fdatasync, and only then sends the replies
-and publishes the events. Requests that need no bpy (hello, events, assets) are answered here.
+and publishes the events. Requests that need no bpy (hello, events, assets) are answered here;
+side services (the job queue) take their own request types through ``route``.
 
 The fdatasync runs on the trio thread itself: it takes ~0.2 ms here, releases the GIL so the
 bpy thread keeps applying, and a hand-off to a worker thread cost more than it saved.
@@ -15,7 +16,8 @@ import dataclasses
 import functools
 import logging
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import trio
 import zmq
@@ -65,10 +67,19 @@ class Endpoints:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Request:
+class Request:
     identity: bytes
     delimiter: bool
     envelope: Envelope
+
+
+class SideService(Protocol):
+    """A service in the server's trio loop that takes some request types (the job queue).
+
+    ``run`` calls ``server.route`` for its types, then ``task_status.started()``.
+    """
+
+    async def run(self, server: StageServer, *, task_status: Any) -> None: ...
 
 
 class StageServer:
@@ -84,8 +95,13 @@ class StageServer:
         snapshots: SnapshotStore,
         assets: AssetStore,
         context: zmq.Context,
+        services: tuple[SideService, ...] = (),
+        curve: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.name = name
+        self.services = services
+        self.curve = curve  # (public, secret): CURVE server keys for both endpoints
+        self._routes: dict[type, Callable[[Request], None]] = {}
         self.service = service
         self.stage_thread = stage_thread
         self.journal = journal
@@ -93,7 +109,7 @@ class StageServer:
         self.assets = assets
         self.context = context
         self._in_flight = trio.Semaphore(MAX_IN_FLIGHT)
-        self._outcomes_send, self._outcomes = trio.open_memory_channel[list[tuple[_Request, Any]]](math.inf)
+        self._outcomes_send, self._outcomes = trio.open_memory_channel[list[tuple[Request, Any]]](math.inf)
 
     async def serve(
         self, host: str, command_port: int, event_port: int, *, task_status=trio.TASK_STATUS_IGNORED
@@ -107,13 +123,20 @@ class StageServer:
             router.setsockopt(zmq.LINGER, 0)
             publisher.setsockopt(zmq.SNDHWM, 100_000)
             publisher.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:
+                for socket in (router, publisher):
+                    socket.curve_server = True
+                    socket.curve_publickey, socket.curve_secretkey = self.curve
             endpoints = Endpoints(
                 commands=_bind(router, host, command_port), events=_bind(publisher, host, event_port)
             )
             self.endpoints = endpoints
             commands = TrioSocket(router)
+            self._commands, self._publisher = commands, publisher
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                for service in self.services:
+                    await nursery.start(service.run, self)
                 nursery.start_soon(commands.run)
                 nursery.start_soon(self._commit_loop, commands, publisher)
                 nursery.start_soon(self._request_loop, commands, trio.lowlevel.current_trio_token())
@@ -130,8 +153,12 @@ class StageServer:
             except ProtocolError as exc:
                 commands.send_nowait(_route(identity, delimiter, _error_reply(exc, frames)))
                 continue
-            request = _Request(identity, delimiter, envelope)
+            request = Request(identity, delimiter, envelope)
             body = envelope.body
+            route = self._routes.get(type(body))
+            if route is not None:
+                route(request)
+                continue
             if isinstance(body, Hello | GetEvents | GetAsset | PutAsset):
                 await self._in_flight.acquire()
                 self._nursery.start_soon(self._answer_here, commands, request)
@@ -141,7 +168,26 @@ class StageServer:
                 functools.partial(self.service.handle, envelope), request, self._deliver, token
             )
 
-    def _deliver(self, results: list[tuple[_Request, Any]]) -> None:
+    def route(self, types: tuple[type, ...], handler: Callable[[Request], None]) -> None:
+        """Hand requests of ``types`` to ``handler`` on the trio thread, not to the stage thread."""
+        for kind in types:
+            self._routes[kind] = handler
+
+    def reply(self, request: Request, body: Any) -> None:
+        self.send_to(request.identity, request.delimiter, _reply(body, request.envelope))
+
+    def reply_error(self, request: Request, exc: BaseException) -> None:
+        self.reply(request, _error_body(exc, request.envelope))
+
+    def send_to(self, identity: bytes, delimiter: bool, frames: list[Any]) -> None:
+        """Send a message to one peer of the command endpoint (a reply, or unsolicited)."""
+        self._commands.send_nowait(_route(identity, delimiter, frames))
+
+    def publish(self, topic: bytes, frames: list[Any]) -> None:
+        """Publish ``[topic, *frames]`` on the event endpoint (called on the trio thread)."""
+        self._publisher.send_multipart([topic, *frames], zmq.NOBLOCK, copy=False)
+
+    def _deliver(self, results: list[tuple[Request, Any]]) -> None:
         self._outcomes_send.send_nowait(results)
 
     async def _commit_loop(self, commands: TrioSocket, publisher: zmq.Socket) -> None:
@@ -180,7 +226,7 @@ class StageServer:
         self.journal.rotate(seq)
         logger.info("snapshot committed at seq %d", seq)
 
-    async def _answer_here(self, commands: TrioSocket, request: _Request) -> None:
+    async def _answer_here(self, commands: TrioSocket, request: Request) -> None:
         """Requests that need no bpy: answered on the trio side, off the stage thread."""
         body = request.envelope.body
         try:

@@ -13,7 +13,7 @@ import zmq
 
 from protocols import StageClient, StagecraftError
 
-ENDPOINT_LINE = re.compile(r"^\s+(commands|events):\s+(\S+)$")
+ENDPOINT_LINE = re.compile(r"^\s+(commands|events|web):\s+(\S+)$")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +25,7 @@ class StageProcess:
         self.args = args
         self.process: subprocess.Popen[str] | None = None
         self.commands = self.events = ""
+        self.web = ""  # the web stage's URL, when started with --web-port
         self.log: list[str] = []
 
     def start(self) -> StageProcess:
@@ -39,7 +40,8 @@ class StageProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         found: dict[str, str] = {}
-        while len(found) < 2:
+        wanted = {"commands", "events", *(["web"] if "--web-port" in self.args else [])}
+        while not wanted <= set(found):
             line = self.process.stdout.readline()
             if not line:
                 self.process.wait()
@@ -50,6 +52,7 @@ class StageProcess:
             if match:
                 found[match.group(1)] = match.group(2)
         self.commands, self.events = found["commands"], found["events"]
+        self.web = found.get("web", "")
         return self
 
     def client(self, **kwargs) -> StageClient:

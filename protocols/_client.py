@@ -7,6 +7,7 @@ sequence order and fills any gap from the journal, so a follower never silently 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import zmq
 
 from ._commands import Command
 from ._envelope import Envelope, decode, encode, new_id
-from ._errors import BadMessage, error_for_code
+from ._errors import BadMessage, StagecraftError, error_for_code
 from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._replies import (
     Applied,
@@ -34,6 +35,34 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 EVENT_TOPIC = b"event"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CurveKeys:
+    """ZeroMQ CURVE keys of a client (Z85 text): the server's public key and our own keypair."""
+
+    server_public: bytes
+    public: bytes
+    secret: bytes
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, name: str = "client") -> CurveKeys:
+        """Keys written by ``stagecraft keys generate``: ``server.key`` and ``NAME.key_secret``."""
+        import zmq.auth
+
+        directory = Path(directory)
+        for path in (directory / "server.key", directory / f"{name}.key_secret"):
+            if not path.is_file():
+                raise StagecraftError(f"no CURVE key file {path}; make one with `stagecraft keys generate`")
+        server_public, _ = zmq.auth.load_certificate(directory / "server.key")
+        public, secret = zmq.auth.load_certificate(directory / f"{name}.key_secret")
+        return cls(server_public=server_public, public=public, secret=secret)
+
+    def apply(self, socket: zmq.Socket) -> None:
+        """Make ``socket`` a CURVE client; call before ``connect``."""
+        socket.curve_serverkey = self.server_public
+        socket.curve_publickey = self.public
+        socket.curve_secretkey = self.secret
+
+
 class StageClient:
     """Request / reply with one stage; not thread-safe (one client per thread)."""
 
@@ -44,13 +73,17 @@ class StageClient:
         session: str | None = None,
         timeout: float = 30.0,
         context: zmq.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.curve = curve
         self.session = session or new_id()
         self.timeout = timeout
         self._context = context or zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            curve.apply(self._socket)
         self._socket.connect(endpoint)
         self._early: dict[str, Envelope] = {}
         self._info: ServerInfo | None = None
@@ -154,6 +187,8 @@ class EventStream:
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.RCVHWM, 0)
         self._socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
+        if client.curve is not None:
+            client.curve.apply(self._socket)
         self._socket.connect(endpoint)
         self.last_seq: int | None = None
         self._pending: list[Event] = []

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the stage needs: Mesa's software EGL, so Workbench / EEVEE render headless.
+# Debian packages the stage needs: Mesa's software EGL, so Workbench / EEVEE render headless;
+# Chromium, which the browser tests drive (tests/test_browser.py).
 set -euo pipefail
-packages=(libegl1 libegl-mesa0 libgl1-mesa-dri)
+packages=(libegl1 libegl-mesa0 libgl1-mesa-dri chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

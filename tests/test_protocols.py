@@ -40,6 +40,11 @@ OPTICS = p.Optics(
     sensor_width_mm=27.99, sensor_height_mm=15.74, squeeze=1.0, hyperfocal_m=40.6, near_m=2.8,
     far_m=3.24, dof_m=0.44, fov_horizontal=0.546, fov_vertical=0.31, fov_diagonal=0.62,
 )  # fmt: skip
+JOB_ID = "5d1e0f4a2d34c8e9b7a6f5e4d3c2b1a0"
+JOB = p.Job(
+    job_id=JOB_ID, kind="echo", state="succeeded", params={"steps": 2}, attempt=1, max_attempts=3,
+    created=1.0, updated=2.0, fraction=1.0, agent="echo-1", result={"steps": 2}, arrays={"a": ROTATIONS},
+)  # fmt: skip
 EXAMPLES = {
     "create_node": p.CreateNode(
         kind="mesh",
@@ -92,6 +97,39 @@ EXAMPLES = {
     "rack_focus": p.RackFocus(node="CamB", frames=24, to_target="Hero", from_distance=1.5, easing="linear"),
     "get_optics": p.GetOptics(node="CamA"),
     "optics": OPTICS,
+    "worker_ready": p.WorkerReady(worker="w0", seq=42),
+    "render_view": p.RenderView(
+        view="v1", width=640, height=360, location=(6.0, -6.0, 3.0), rotation=(1.0, 0, 0, 0), play=True
+    ),
+    "drop_view": p.DropView(view="v1"),
+    "frame": p.RenderedFrame(
+        view="v1", seq=43, frame=1, render_ms=11.5, changed_at=1.5, rgb=np.full((18, 32, 3), 7, np.uint8)
+    ),
+    "view_error": p.ViewError(view="v1", code=p.ErrorCode.NOT_FOUND, message="no camera 'X'", field="camera"),
+    "register_agent": p.RegisterAgent(
+        name="mocap-gpu0", kinds=("mocap",), device="cuda", gpu="H100", memory_mb=80_000, max_jobs=2
+    ),
+    "agent_registered": p.AgentRegistered(agent="mocap-gpu0", heartbeat_interval=2.5),
+    "heartbeat": p.Heartbeat(jobs=(JOB_ID,)),
+    "agent_ack": p.AgentAck(job_id=JOB_ID),
+    "job_offer": p.JobOffer(job_id=JOB_ID, kind="echo", params={"steps": 3, "trim": [0.5, 2.0]}, attempt=1),
+    "job_accept": p.JobAccept(job_id=JOB_ID, attempt=1),
+    "job_progress": p.JobProgress(job_id=JOB_ID, fraction=0.25, stage="landmarks"),
+    "job_result": p.JobResult(job_id=JOB_ID, result={"clip": SHA}, arrays={"poses": LOCATIONS}),
+    "job_failed": p.JobFailed(job_id=JOB_ID, code="bad_input", message="no person in the video"),
+    "job_cancelled": p.JobCancelled(job_id=JOB_ID),
+    "submit_job": p.SubmitJob(kind="mocap", params={"video": "take1.mp4", "person": 0}, max_attempts=2),
+    "job_submitted": p.JobSubmitted(job_id=JOB_ID),
+    "list_jobs": p.ListJobs(state="running", limit=10),
+    "get_job": p.GetJob(job_id=JOB_ID),
+    "cancel_job": p.CancelJob(job_id=JOB_ID),
+    "job": JOB,
+    "jobs": p.Jobs(jobs=(JOB,)),
+    "job_event": p.JobEvent(n=7, job_id=JOB_ID, kind="echo", state="running", attempt=1, fraction=0.5),
+    "frame_request": p.FrameRequest(camera="CamA", width=64, height=36),
+    "frame_data": p.FrameData(
+        seq=43, camera="CamA", rgb=np.zeros((4, 6, 3), np.uint8), depth=np.full((4, 6), np.inf, "<f4")
+    ),
 }
 
 

@@ -60,7 +60,7 @@ export function cameraFields(tree) {
     camera("sensor_width", { id: "sensor-width", label: "Sensor width", type: "number", unit: "mm", step: 0.1 }),
     { id: "set-lens", label: "Zoom", type: "action", wire: "focal_mm", button: "Apply",
       inputs: [
-        { key: "focal_mm", type: "number", unit: "mm", step: 1, get: (n) => n.camera.lens },
+        { key: "focal_mm", type: "number", unit: "mm", step: 1, live: true, get: (n) => n.camera.lens },
         { key: "mode", type: "select", options: () => [["zoom", "Zoom"], ["dolly_zoom", "Dolly zoom"]] },
       ],
       send: (n, v) => ({ type: "set_lens", node: n.uuid, focal_mm: v.focal_mm, mode: v.mode }) },

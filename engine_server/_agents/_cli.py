@@ -1,0 +1,206 @@
+"""``stagecraft agent``, ``stagecraft jobs …`` and ``stagecraft keys generate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+import zmq
+
+from protocols import (
+    JOB_TOPIC,
+    CancelJob,
+    CurveKeys,
+    GetJob,
+    Job,
+    JobEvent,
+    Jobs,
+    JobSubmitted,
+    ListJobs,
+    StageClient,
+    StagecraftError,
+    SubmitJob,
+    decode,
+)
+from protocols._agents import FINAL_STATES
+
+BUILT_IN_AGENTS = ("echo", "mocap")
+
+
+def add_commands(commands: argparse._SubParsersAction, connect_options) -> None:
+    """Add the agent, jobs and keys sub-commands; ``connect_options(parser)`` adds --connect etc."""
+    agent = commands.add_parser("agent", help="run an agent that takes jobs from a stage")
+    agent.add_argument("kind", choices=BUILT_IN_AGENTS, help="which built-in agent")
+    agent.add_argument("--name", help="its name on the stage (default KIND-HOST-PID)")
+    agent.add_argument("--max-jobs", type=int, default=1, help="jobs at once (default 1)")
+    connect_options(agent)
+    agent.set_defaults(run=_agent)
+
+    jobs = commands.add_parser("jobs", help="submit, list, follow and cancel jobs")
+    actions = jobs.add_subparsers(required=True, metavar="ACTION")
+    submit = actions.add_parser("submit", help="queue a job and print its id")
+    submit.add_argument("kind")
+    submit.add_argument("params", nargs="*", help="key=value (value as JSON; dotted keys nest)")
+    submit.add_argument("--follow", action="store_true", help="then follow it until it is done")
+    listing = actions.add_parser("list", help="the newest jobs")
+    listing.add_argument("--state", choices=("queued", "running", "succeeded", "failed", "cancelled"))
+    listing.add_argument("--limit", type=int, default=20)
+    follow = actions.add_parser("follow", help="show a job's progress until it is done")
+    follow.add_argument("job_id")
+    cancel = actions.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("job_id")
+    for sub, run in ((submit, _submit), (listing, _list), (follow, _follow), (cancel, _cancel)):
+        connect_options(sub)
+        sub.set_defaults(run=run)
+
+    keys = commands.add_parser("keys", help="CURVE keys for a stage beyond loopback")
+    key_actions = keys.add_subparsers(required=True, metavar="ACTION")
+    generate = key_actions.add_parser("generate", help="write a server keypair and client keypairs")
+    generate.add_argument("dir", type=Path)
+    generate.add_argument("--client", action="append", help="client key names (default: client)")
+    generate.set_defaults(run=_generate_keys)
+
+
+def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
+    return None if args.curve_dir is None else CurveKeys.from_dir(args.curve_dir, args.curve_client)
+
+
+def _client(args: argparse.Namespace) -> StageClient:
+    return StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args))
+
+
+def _agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from agents import Agent, echo
+
+    if args.kind == "mocap":
+        try:
+            from agents.mocap import run_mocap_job
+        except ImportError as exc:
+            raise StagecraftError(f"the mocap agent is not available here: {exc}") from None
+
+        def handler(job, progress):
+            return run_mocap_job(job.params, progress, job.stage)
+    else:
+        handler = echo
+    logging.getLogger("stagecraft").setLevel(logging.INFO)
+    name = args.name or f"{args.kind}-{socket.gethostname()}-{os.getpid()}"
+    agent = Agent(
+        name, (args.kind,), handler, endpoint=args.connect, curve=curve_keys(args), max_jobs=args.max_jobs
+    )
+
+    def registered(reply) -> None:
+        print(f"stagecraft agent: {reply.agent} takes {args.kind} jobs from {args.connect}", flush=True)
+
+    agent.run(registered)
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from .._cli import _fields
+
+    with _client(args) as client:
+        submitted: JobSubmitted = client.request(SubmitJob(kind=args.kind, params=_fields(args.params)))
+        print(submitted.job_id, flush=True)
+        if args.follow:
+            return _show_progress(client, submitted.job_id)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        jobs: Jobs = client.request(ListJobs(state=args.state, limit=args.limit))
+    for job in jobs.jobs:
+        when = time.strftime("%H:%M:%S", time.localtime(job.created))
+        print(
+            f"{job.job_id}  {job.kind:10} {job.state:10} {job.fraction:4.0%}  "
+            f"try {job.attempt}/{job.max_attempts}  {when}  {job.agent or ''}"
+        )
+    return 0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        return _show_progress(client, args.job_id)
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        job: Job = client.request(CancelJob(job_id=args.job_id))
+    print(f"{job.job_id} {job.state}")
+    return 0
+
+
+def follow_job(client: StageClient, job_id: str, poll: float = 1.0):
+    """Yield a job's states (``Job`` first, then ``JobEvent``s) until it is final.
+
+    Subscribes before it reads the job, so no change is missed; if no event comes for
+    ``poll`` seconds it reads the job again (job events are not journaled).
+    """
+    info = client.hello()
+    sub = client._context.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, JOB_TOPIC)
+    if client.curve is not None:
+        client.curve.apply(sub)
+    sub.connect(info.event_endpoint)
+    try:
+        job: Job = client.request(GetJob(job_id=job_id))
+        yield job
+        state = job.state
+        while state not in FINAL_STATES:
+            if not sub.poll(poll * 1000, zmq.POLLIN):
+                job = client.request(GetJob(job_id=job_id))
+                if job.state != state or job.state in FINAL_STATES:
+                    state = job.state
+                    yield job
+                continue
+            event = decode(sub.recv_multipart()[1:]).body
+            if isinstance(event, JobEvent) and event.job_id == job_id:
+                state = event.state
+                yield event
+    finally:
+        sub.close(linger=0)
+
+
+def _show_progress(client: StageClient, job_id: str) -> int:
+    width = 30
+    for update in follow_job(client, job_id):
+        filled = int(update.fraction * width)
+        agent = f" on {update.agent}" if update.agent else ""
+        bar = "#" * filled + "." * (width - filled)
+        line = f"[{bar}] {update.fraction:4.0%} {update.state}{agent} {update.stage}"
+        if sys.stdout.isatty():
+            print(f"\r{line[:110]:110}", end="", flush=True)
+        else:
+            print(line, flush=True)
+    if sys.stdout.isatty():
+        print()
+    job: Job = client.request(GetJob(job_id=job_id))
+    if job.state == "succeeded":
+        print(json.dumps(job.result, indent=2))
+        return 0
+    print(f"job {job.state}: {job.error_code or ''} {job.error_message or ''}".rstrip(), file=sys.stderr)
+    return 1
+
+
+def _generate_keys(args: argparse.Namespace) -> int:
+    import zmq.auth
+
+    directory: Path = args.dir
+    authorized = directory / "authorized"
+    authorized.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    zmq.auth.create_certificates(directory, "server")
+    for name in args.client or ["client"]:
+        public, _ = zmq.auth.create_certificates(directory, name)
+        shutil.copy(public, authorized / Path(public).name)
+    print(f"wrote CURVE keys to {directory}: server.key(_secret), clients authorized in {authorized}")
+    return 0

@@ -1,0 +1,228 @@
+// Stagecraft's web stage: wires the connection, the tree, the inspector, the camera switcher,
+// the stats overlay, shortcuts and viewport input together.
+
+import { StageConnection } from "./connection.js";
+import { ViewportControls } from "./controls.js";
+import { Inspector } from "./inspector.js";
+import { fmt } from "./math.js";
+import { StageTree, esc } from "./tree.js";
+
+const $ = (selector) => document.querySelector(selector);
+const STRUCTURAL = new Set(["create_node", "delete_node", "rename_node", "set_parent", "batch"]);
+
+const video = $("#video");
+const params = new URLSearchParams(location.search);
+const [width, height] = (params.get("size") || "640x360").split("x").map(Number);
+let view = { camera: params.get("camera"), width, height, engine: params.get("engine") || "workbench" };
+if (params.get("camera") === "viewport") view = { viewport: true, width, height, engine: view.engine };
+let activeCamera = null;
+let refreshTimer = null;
+
+const conn = new StageConnection(video, {
+  state: showState,
+  welcome(msg) {
+    activeCamera = msg.active_camera;
+    tree.setNodes(msg.tree);
+    if (!view.viewport && !view.camera) view.camera = msg.active_camera;
+    if (!view.viewport && view.camera) view.camera = resolve(view.camera);
+    conn.view = view;
+    renderSwitcher();
+    $("#stage-seq").textContent = `seq ${msg.seq}`;
+  },
+  open() {
+    if (!tree.selected && view.camera) select(view.camera);
+    else if (tree.selected) select(tree.selected);
+  },
+  event(evt) {
+    $("#stage-seq").textContent = `seq ${evt.seq}`;
+    const commands = evt.command.type === "batch" ? evt.command.commands : [evt.command];
+    for (const command of commands) {
+      if (command.type === "set_active_camera") activeCamera = command.node;
+    }
+    if (commands.some((c) => STRUCTURAL.has(c.type))) refreshTree();
+    renderSwitcher();
+    scheduleRefresh();
+  },
+  stats: showServerStats,
+  error(err) {
+    $('[data-testid="camera-switcher-error"]').textContent = err.message;
+    toast(`${err.code}: ${err.message}`, "error");
+  },
+});
+
+const tree = new StageTree($('[data-testid="tree"]'), $("#tree-filter"), select);
+const inspector = new Inspector($('[data-testid="inspector"]'), conn, tree, { lookThrough: (uuid) => switchView(uuid) });
+const controls = new ViewportControls($("#stage-surface"), (m) => conn.input(m), () => Boolean(view.viewport), (t) => toast(t));
+controls.onGamepad = (id) => {
+  const pad = $("#gamepad");
+  pad.hidden = !id;
+  pad.title = id || "";
+};
+inspector.clear();
+
+/** A camera name or UUID → its UUID (names in the URL are for people). */
+function resolve(ref) {
+  const byName = tree.byKind("camera").find((c) => c.name === ref);
+  return byName ? byName.uuid : ref;
+}
+
+async function select(uuid) {
+  tree.select(uuid);
+  if (!uuid) return inspector.clear();
+  try {
+    const node = await conn.query({ type: "get_node", node: uuid });
+    if (tree.selected !== uuid) return;
+    inspector.show(node);
+    if (node.camera) refreshOptics(uuid);
+  } catch (err) {
+    if (tree.selected === uuid) inspector.clear(`Cannot read ${tree.name(uuid)}: ${err.message}`);
+  }
+}
+
+async function refreshOptics(uuid) {
+  try {
+    inspector.showOptics(await conn.query({ type: "get_optics", node: uuid }));
+  } catch (err) {
+    inspector.showOptics(null, err);
+  }
+}
+
+async function refreshTree() {
+  try {
+    const reply = await conn.query({ type: "get_tree" });
+    tree.setNodes(reply.nodes);
+    renderSwitcher();
+  } catch (err) {
+    toast(`Stage tree: ${err.message}`, "error");
+  }
+}
+
+/** Re-read the selection after events, at most once per 50 ms. */
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    if (tree.selected) select(tree.selected);
+  }, 50);
+}
+
+// --- camera switcher --------------------------------------------------------------------------
+
+function renderSwitcher() {
+  const cameras = tree.byKind("camera");
+  const buttons = cameras.map((cam, i) => {
+    const current = !view.viewport && view.camera === cam.uuid;
+    const stage = cam.uuid === activeCamera ? '<span class="dot" title="the stage\'s active camera"></span>' : "";
+    return `<button role="tab" aria-selected="${current}" data-camera="${cam.uuid}" data-name="${esc(cam.name)}" title="Look through ${esc(cam.name)} (${i + 1})">${i < 9 ? `<kbd>${i + 1}</kbd>` : ""}${esc(cam.name)}${stage}</button>`;
+  });
+  buttons.push(`<button role="tab" aria-selected="${Boolean(view.viewport)}" data-viewport="1" title="Your own free camera (V)"><kbd>V</kbd>Viewport</button>`);
+  $("#camera-buttons").innerHTML = buttons.join("");
+}
+
+function switchView(camera) {
+  $('[data-testid="camera-switcher-error"]').textContent = "";
+  const { width, height, engine } = view;
+  view = camera ? { camera, width, height, engine } : { viewport: true, width, height, engine };
+  conn.setView(view);
+  renderSwitcher();
+  $("#stage-surface").classList.toggle("viewport", !camera);
+}
+
+$("#camera-buttons").addEventListener("click", (e) => {
+  const button = e.target.closest("button");
+  if (button) switchView(button.dataset.camera || null);
+});
+
+for (const id of ["#view-size", "#view-engine"]) {
+  $(id).addEventListener("change", () => {
+    const [w, h] = $("#view-size").value.split("x").map(Number);
+    view = { ...view, width: w, height: h, engine: $("#view-engine").value };
+    conn.setView(view);
+  });
+}
+$("#view-size").value = `${view.width}x${view.height}`;
+$("#view-engine").value = view.engine;
+
+// --- connection state and stats ---------------------------------------------------------------
+
+function showState(state, detail) {
+  const badge = $("#status");
+  badge.dataset.state = state;
+  $("#status-text").textContent = state;
+  $("#status-detail").textContent = detail;
+  badge.title = detail;
+  document.body.dataset.connection = state;
+}
+
+let last = null;
+setInterval(async () => {
+  const pc = conn.pc;
+  if (!pc) return;
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+    if (last && last.id === s.id && s.timestamp > last.timestamp) {
+      const dt = (s.timestamp - last.timestamp) / 1000;
+      setStat("fps", fmt((s.framesDecoded - last.framesDecoded) / dt, 1));
+      setStat("bitrate", `${fmt(((s.bytesReceived - last.bytesReceived) * 8) / dt / 1e6, 2)} Mb/s`);
+    }
+    setStat("frames", String(s.framesDecoded || 0));
+    if (s.frameWidth) setStat("resolution", `${s.frameWidth}×${s.frameHeight}`);
+    last = s;
+  });
+}, 1000);
+
+function showServerStats(stats) {
+  setStat("latency", `${fmt(stats.frame_latency_ms, 0)} ms`);
+  setStat("render", `${fmt(stats.render_ms, 1)} ms`);
+  setStat("server-fps", fmt(stats.fps, 1));
+}
+
+function setStat(name, value) {
+  const el = $(`[data-testid="stats-${name}"]`);
+  el.textContent = value;
+  el.dataset.value = value;
+}
+
+// --- keyboard -----------------------------------------------------------------------------------
+
+const typing = (el) => el && (el.matches("input, select, textarea") || el.isContentEditable);
+
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && typing(document.activeElement)) return document.activeElement.blur();
+  if (typing(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (controls.key(e.code, true, e.shiftKey)) return e.preventDefault();
+  if (e.key === "?") return toggleSheet();
+  if (e.key === "v" || e.key === "V") return switchView(null);
+  if (/^[1-9]$/.test(e.key)) {
+    const camera = tree.byKind("camera")[Number(e.key) - 1];
+    if (camera) switchView(camera.uuid);
+    else toast(`No camera ${e.key} on this stage`);
+  }
+});
+document.addEventListener("keyup", (e) => controls.key(e.code, false, e.shiftKey));
+
+function toggleSheet() {
+  const sheet = $("#shortcuts");
+  if (sheet.open) sheet.close();
+  else sheet.showModal();
+}
+$("#help").addEventListener("click", toggleSheet);
+$("#shortcuts").addEventListener("click", (e) => {
+  if (e.target === $("#shortcuts") || e.target.closest("[data-close]")) $("#shortcuts").close();
+});
+
+// --- toasts -------------------------------------------------------------------------------------
+
+let toastTimer = null;
+function toast(text, kind = "info") {
+  const el = $("#toast");
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 6000 : 2500);
+}
+
+conn.start(view);
+$("#stage-surface").classList.toggle("viewport", Boolean(view.viewport));

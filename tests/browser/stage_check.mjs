@@ -1,0 +1,146 @@
+// Drive Debian's headless Chromium against the stage's web page and print one JSON result.
+//
+//   node stage_check.mjs URL SCENARIO [OPTIONS_JSON]
+//
+// Scenarios:
+//   video      the page goes live and decodes frames; a frame drawn to a canvas is not blank
+//   lens       two tabs select a camera; tab 1 types a focal length; tab 2's inspector shows it
+//   bad-field  a value typed into an inspector field comes back with the server's error beside it
+// Options: {"camera": "CamA", "lens": 50, "field": "fstop", "value": "0.2",
+//           "minFrames": 30, "screenshot": "/tmp/page.png", "timeoutMs": 90000}
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [url, scenario, optionsJson] = process.argv.slice(2);
+const options = { camera: "CamA", minFrames: 30, timeoutMs: 90000, ...JSON.parse(optionsJson || "{}") };
+const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  // CI machines may have loopback only: let WebRTC use 127.0.0.1 and show real addresses.
+  "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+];
+
+const logs = [];
+let tabs = 0;
+
+async function openPage(context) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(options.timeoutMs);
+  const tag = `tab${++tabs}`;
+  page.on("console", (m) => logs.push(`${tag} console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`${tag} pageerror: ${e.message}`));
+  await page.goto(url);
+  await page.waitForSelector('#status[data-state="live"]');
+  return page;
+}
+
+async function waitForFrames(page, count) {
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="stats-frames"]').dataset.value) > n,
+    count,
+    { polling: 250 },
+  );
+}
+
+/** Draw the current video frame to a canvas; luminance mean / std-dev and distinct colours. */
+function sampleFrame(page) {
+  return page.evaluate(() => {
+    const video = document.querySelector("#video");
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0);
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0, sum2 = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      const y = 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+      sum += y;
+      sum2 += y * y;
+      if (colours.size < 5000) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    const n = data.length / 4;
+    const mean = sum / n;
+    return { width: canvas.width, height: canvas.height, mean, stddev: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colours: colours.size };
+  });
+}
+
+async function selectNode(page, name) {
+  await page.click(`[data-testid="tree"] .tree-row[data-name="${name}"]`);
+  await page.waitForSelector(`[data-testid="inspector-name"][data-current="${name}"]`);
+}
+
+const framesDecoded = (page) =>
+  page.$eval('[data-testid="stats-frames"]', (el) => Number(el.dataset.value));
+
+async function video(context) {
+  const page = await openPage(context);
+  await waitForFrames(page, options.minFrames);
+  const frame = await sampleFrame(page);
+  await page.waitForFunction(() => document.querySelector('[data-testid="stats-fps"]').textContent !== "–");
+  const fps = Number(await page.textContent('[data-testid="stats-fps"]'));
+  return { page, result: { framesDecoded: await framesDecoded(page), fps, frame } };
+}
+
+async function lens(context) {
+  const [one, two] = [await openPage(context), await openPage(context)];
+  for (const page of [one, two]) await selectNode(page, options.camera);
+  const field = '[data-testid="inspector-lens"]';
+  const before = await two.inputValue(field);
+  await one.fill(field, String(options.lens));
+  await one.press(field, "Enter");
+  await one.waitForSelector('.field[data-field="lens"].saved, .field[data-field="lens"].has-error');
+  const error = await one.$eval('[data-testid="inspector-lens-error"]', (el) => (el.hidden ? null : el.textContent));
+  if (error) throw new Error(`the stage refused the lens: ${error}`);
+  await two.waitForFunction(
+    ([selector, value]) => Number(document.querySelector(selector).value) === value,
+    [field, options.lens],
+    { polling: 100 },
+  );
+  return { page: two, result: { before: Number(before), tab1: Number(await one.inputValue(field)), tab2: Number(await two.inputValue(field)) } };
+}
+
+async function badField(context) {
+  const page = await openPage(context);
+  await selectNode(page, options.camera);
+  const field = `[data-testid="inspector-${options.field}"]`;
+  await page.fill(field, String(options.value));
+  await page.press(field, "Enter");
+  const errorSelector = `[data-testid="inspector-${options.field}-error"]`;
+  await page.waitForSelector(`${errorSelector}:not([hidden])`);
+  const rowHasError = await page.$eval(field, (el) => el.closest(".field").classList.contains("has-error"));
+  return { page, result: { error: await page.textContent(errorSelector), code: await page.getAttribute(errorSelector, "title"), rowHasError } };
+}
+
+const SCENARIOS = { video, lens, "bad-field": badField };
+
+async function main() {
+  if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
+  const profile = mkdtempSync(join(tmpdir(), "stagecraft-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 860 },
+  });
+  try {
+    const { page, result } = await SCENARIOS[scenario](context);
+    if (options.screenshot) await page.screenshot({ path: options.screenshot });
+    return result;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (result) => console.log(JSON.stringify({ ok: true, scenario, result, logs })),
+  (err) => {
+    console.log(JSON.stringify({ ok: false, scenario, error: String(err.stack || err), logs }));
+    process.exitCode = 1;
+  },
+);
