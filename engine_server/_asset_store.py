@@ -13,6 +13,8 @@ from pathlib import Path
 
 from protocols import Forbidden, InvalidArgument, NotFound, TooLarge
 
+from ._journal import fsync_directory
+
 MAX_ASSET_BYTES = 256 << 20
 
 
@@ -38,7 +40,7 @@ class AssetStore:
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp.name, target)
-        _fsync_dir(target.parent)
+        fsync_directory(target.parent)
         return digest
 
     def put_path(self, path: str) -> str:
@@ -81,11 +83,3 @@ class AssetStore:
 
     def _blob(self, digest: str) -> Path:
         return self.directory / digest[:2] / digest
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
