@@ -32,7 +32,7 @@ PLATFORMS = {
 REQUIRED_PLATFORM = "linux-x64"
 # what the add-on reuses: whole packages, and single modules / subpackages of engine_server
 VENDORED = ("protocols", "stage_scenes", "renderers")
-VENDORED_ENGINE = ("_asset_store.py", "_blender")
+VENDORED_ENGINE = ("_asset_store.py", "_fsync.py", "_blender")
 PROJECT_PACKAGES = ("protocols", "engine_server", "stage_scenes", "renderers")
 _IMPORT = re.compile(rf"^(\s*)from ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)
 _PLAIN_IMPORT = re.compile(rf"^\s*import ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)

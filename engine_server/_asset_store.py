@@ -13,7 +13,7 @@ from pathlib import Path
 
 from protocols import Forbidden, InvalidArgument, NotFound, TooLarge
 
-from ._journal import fsync_directory
+from ._fsync import fsync_directory
 
 MAX_ASSET_BYTES = 256 << 20
 

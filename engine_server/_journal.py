@@ -41,6 +41,8 @@ from pathlib import Path
 
 from protocols import MAX_MESSAGE_BYTES, StagecraftError
 
+from ._fsync import fsync_directory
+
 MAGIC = b"SCJ1"
 MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES
 MAX_SEQ = (1 << 64) - 1
@@ -393,12 +395,3 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make creations, renames and deletions in ``directory`` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -240,8 +240,9 @@ class StageServer:
                     event_endpoint=self.endpoints.events,
                 )
             elif isinstance(body, GetEvents):
+                committed = self.journal.last_seq  # read before: commits may land during the read
                 records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
-                if body.after < self.journal.last_seq and (not records or records[0].seq != body.after + 1):
+                if body.after < committed and (not records or records[0].seq != body.after + 1):
                     raise NotFound(
                         f"events after seq {body.after} are compacted into a snapshot; "
                         "take a new snapshot (get_snapshot) and follow from its seq",

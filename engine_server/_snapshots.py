@@ -17,7 +17,7 @@ from pathlib import Path
 
 from protocols import StagecraftError
 
-from ._journal import fsync_directory
+from ._fsync import fsync_directory
 
 KEEP = 2
 _COMPLETE = re.compile(r"snapshot-(\d{20})\.blend")

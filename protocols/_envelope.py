@@ -24,7 +24,7 @@ from ._errors import BadMessage, ProtocolError, TooLarge, UnknownCommand
 PROTOCOL_VERSION = 1
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of msgpack per header
 MAX_MESSAGE_BYTES = 256 << 20  # headers + raw frames (asset uploads)
-MAX_FRAMES = 64
+MAX_FRAMES = 65_536  # a snapshot carries two per animation curve (a baked character: hundreds)
 
 
 _ID_PREFIX = uuid.uuid4().hex[:16]

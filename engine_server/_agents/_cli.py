@@ -59,6 +59,15 @@ def add_commands(commands: argparse._SubParsersAction, connect_options) -> None:
         connect_options(sub)
         sub.set_defaults(run=run)
 
+    mocap = commands.add_parser("mocap", help="motion-capture a video onto a stage character")
+    mocap.add_argument("video", type=Path, help="a video of one person (MP4 / MOV / WebM)")
+    mocap.add_argument("--character", required=True, help="the stage character to perform it")
+    mocap.add_argument("--trim-in", type=float, help="start (seconds)")
+    mocap.add_argument("--trim-out", type=float, help="end (seconds)")
+    mocap.add_argument("--export", action="append", default=[], help="also write .glb / .gltf / .fbx")
+    connect_options(mocap)
+    mocap.set_defaults(run=_mocap)
+
     keys = commands.add_parser("keys", help="CURVE keys for a stage beyond loopback")
     key_actions = keys.add_subparsers(required=True, metavar="ACTION")
     generate = key_actions.add_parser("generate", help="write a server keypair and client keypairs")
@@ -112,6 +121,26 @@ def _submit(args: argparse.Namespace) -> int:
         if args.follow:
             return _show_progress(client, submitted.job_id)
     return 0
+
+
+def _mocap(args: argparse.Namespace) -> int:
+    """Queue a mocap job for a video on this machine (a mocap agent there reads it) and follow it."""
+    video = args.video.resolve()
+    if not video.is_file():
+        raise StagecraftError(f"no video file at {video}")
+    params = {"video": str(video), "character": args.character}
+    for key in ("trim_in", "trim_out"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if args.export:
+        params["export"] = [str(Path(p).resolve()) for p in args.export]
+    with _client(args) as client:
+        submitted: JobSubmitted = client.request(SubmitJob(kind="mocap", params=params))
+        print(
+            f"mocap job {submitted.job_id} queued; a mocap agent takes it (stagecraft agent mocap)",
+            flush=True,
+        )
+        return _show_progress(client, submitted.job_id)
 
 
 def _list(args: argparse.Namespace) -> int:

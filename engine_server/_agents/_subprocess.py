@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 from protocols import StagecraftError
 
@@ -33,11 +34,19 @@ class AgentProcess:
                 raise StagecraftError("agent exited during start-up:\n" + "".join(self.log))
             self.log.append(line)
             if f"takes {kind} jobs" in line:
-                return
+                break
+        # keep draining its output, so a chatty agent never blocks on a full pipe
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
+
+    def _read_log(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line)
 
     def kill(self) -> None:
         """SIGKILL, no goodbye."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        self._drain.join()
         self.process.stdout.close()

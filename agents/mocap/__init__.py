@@ -1,0 +1,33 @@
+"""The mocap agent's pipeline: a video of a person → a SMPL-X motion clip baked onto a stage character."""
+
+from ._body import BodyModel
+from ._clip import MIXAMO_BONE_MAP, MotionClip, bake, export_character, retarget
+from ._fit import Fit, FitWeights, fit_clip
+from ._footlock import detect_contacts, foot_skate, lock_feet
+from ._job import run_mocap_job
+from ._landmarks import Landmarks, LandmarkSource, MediaPipeSource
+from ._mannequin_model import build_model, mannequin_model_path
+from ._video import Video, read_video
+
+__all__ = [
+    "MIXAMO_BONE_MAP",
+    "BodyModel",
+    "Fit",
+    "FitWeights",
+    "LandmarkSource",
+    "Landmarks",
+    "MediaPipeSource",
+    "MotionClip",
+    "Video",
+    "bake",
+    "build_model",
+    "detect_contacts",
+    "export_character",
+    "fit_clip",
+    "foot_skate",
+    "lock_feet",
+    "mannequin_model_path",
+    "read_video",
+    "retarget",
+    "run_mocap_job",
+]
