@@ -98,7 +98,7 @@ def main() -> None:
                 camera = CameraParams(lens=35.0, sensor_width=36.0, sensor_fit="horizontal")
                 top = Transform(location=(0, 0, 20.0))
                 client.apply(CreateNode(kind="camera", name="TopCam", transform=top, camera=camera))
-            print(f"cpu: {len(os.sched_getaffinity(0))} cores")
+            print(f"cpu_cores: {len(os.sched_getaffinity(0))} cores")
 
             async def bench(bridge, nursery):
                 for engine, samples in (("workbench", 1), ("cycles", 1)):
@@ -106,7 +106,8 @@ def main() -> None:
                         fps, render_ms = await _delivered_fps(
                             bridge, nursery, server, width, height, engine, samples
                         )
-                        print(f"fps_{engine}_{width}x{height}: {fps:.1f} fps (render p50 {render_ms:.0f} ms)")
+                        print(f"fps_{engine}_{width}x{height}: {fps:.1f} fps")
+                        print(f"render_p50_{engine}_{width}x{height}: {render_ms:.0f} ms")
                 latency = await _photon_latency(bridge, nursery, server)
                 print(f"command_to_photon_p50: {np.percentile(latency, 50):.0f} ms")
                 print(f"command_to_photon_p99: {np.percentile(latency, 99):.0f} ms")
@@ -121,8 +122,8 @@ def main() -> None:
                     cpu.append((_cpu_seconds(pids) - start_cpu) / (time.perf_counter() - start) * 100)
                 busy = await trio.to_thread.run_sync(_round_trip_ms, server)
                 per_viewer = (cpu[-1] - cpu[0]) / 3
-                print(f"cpu_with_1_viewer: {cpu[0]:.0f} % of a core (server + workers)")
-                print(f"cpu_per_added_viewer: {per_viewer:.0f} % of a core")
+                print(f"cpu_with_1_viewer_server_and_workers: {cpu[0]:.0f} %core")
+                print(f"cpu_per_added_viewer: {per_viewer:.0f} %core")
                 print(f"command_round_trip_idle_p50: {idle:.2f} ms")
                 print(f"command_round_trip_4_viewers_p50: {busy:.2f} ms")
                 for page in pages:
