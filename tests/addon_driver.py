@@ -176,7 +176,9 @@ def _handle(op: str, args: dict) -> dict:
         module = _addon()
         return {"result": sorted(result), "module": module.__name__, "file": module.__file__}
     if op == "connect":
-        bpy.context.preferences.addons[MODULE].preferences.endpoint = args["endpoint"]
+        prefs = bpy.context.preferences.addons[MODULE].preferences
+        prefs.endpoint = args["endpoint"]
+        prefs.key_dir = args.get("key_dir", "")
         bpy.ops.stagecraft.connect()
         return _tick_until({"state": "connected"}, args.get("timeout", 20.0))
     if op == "disconnect":

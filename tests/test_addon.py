@@ -17,7 +17,7 @@ from engine_server._subprocess import StageProcess
 from protocols import ArmatureSpec, BoneSpec, CameraParams, CreateNode, MeshSpec, SetBonePose, SetTransform
 
 sys.path.insert(0, str(Path(__file__).parent))
-from addon_driver import Driver
+from addon_driver import Driver, DriverError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "blender_addon"))
@@ -167,3 +167,27 @@ def test_no_duplicates_after_reconnect_and_server_restart(world):
 def test_unregister_leaves_blender_clean(world):
     left = world["a"].call("uninstall")
     assert left == {"classes": [], "handlers": [], "operators": [], "addon_enabled": False, "timer": False}
+
+
+def test_a_stage_with_keys_needs_the_artists_key(world, tmp_path):
+    """Beyond loopback a stage requires CURVE keys: the panel's keys folder makes the add-on connect."""
+    import subprocess
+
+    keys = tmp_path / "keys"
+    subprocess.run(
+        [sys.executable, "-m", "engine_server", "keys", "generate", str(keys), "--client", "client"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    stage = StageProcess(tmp_path / "stage", "--empty", "--curve-dir", str(keys)).start()
+    artist = Driver(tmp_path / "blender-keyed")
+    try:
+        artist.call("install", zip=str(build.build(tmp_path / "dist", ROOT / "dist" / "wheels")))
+        with pytest.raises(DriverError, match="did not hold"):
+            artist.call("connect", endpoint=stage.commands, timeout=7.0)  # no key: no answer
+        assert "needs your key" in artist.call("status")["status"]["last_error"]
+        artist.call("disconnect")
+        artist.call("connect", endpoint=stage.commands, key_dir=str(keys))
+        assert artist.call("status")["status"]["state"] == "connected"
+    finally:
+        artist.close()
+        stage.kill()

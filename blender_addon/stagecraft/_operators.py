@@ -6,7 +6,7 @@ import bpy
 
 from ._session import SESSION
 from ._vendor.engine_server._blender import UUID_KEY
-from ._vendor.protocols import Batch, SetActiveCamera, SetParent, SetTransform, StagecraftError
+from ._vendor.protocols import Batch, CurveKeys, SetActiveCamera, SetParent, SetTransform, StagecraftError
 
 
 def _prefs(context) -> bpy.types.AddonPreferences:
@@ -33,7 +33,15 @@ class STAGECRAFT_OT_connect(bpy.types.Operator):
     bl_label = "Connect"
 
     def execute(self, context):
-        SESSION.connect(_prefs(context).endpoint)
+        prefs = _prefs(context)
+        try:
+            curve = (
+                CurveKeys.from_dir(bpy.path.abspath(prefs.key_dir), prefs.key_name) if prefs.key_dir else None
+            )
+        except StagecraftError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        SESSION.connect(prefs.endpoint, curve)
         return {"FINISHED"}
 
 

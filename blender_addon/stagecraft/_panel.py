@@ -16,9 +16,22 @@ class StagecraftPreferences(bpy.types.AddonPreferences):
         description="The stage's command endpoint (stagecraft serve prints it)",
         default="tcp://127.0.0.1:5555",
     )
+    key_dir: bpy.props.StringProperty(
+        name="Keys Folder",
+        description="For a stage beyond loopback: the folder `stagecraft keys generate` wrote "
+        "(server.key and your NAME.key_secret); empty for a local stage",
+        subtype="DIR_PATH",
+    )
+    key_name: bpy.props.StringProperty(
+        name="Key Name",
+        description="Your client key's name in the keys folder",
+        default="client",
+    )
 
     def draw(self, context):
         self.layout.prop(self, "endpoint")
+        self.layout.prop(self, "key_dir")
+        self.layout.prop(self, "key_name")
 
 
 class VIEW3D_PT_stagecraft(bpy.types.Panel):
@@ -30,7 +43,9 @@ class VIEW3D_PT_stagecraft(bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        layout.prop(context.preferences.addons[__package__].preferences, "endpoint", text="")
+        prefs = context.preferences.addons[__package__].preferences
+        layout.prop(prefs, "endpoint", text="")
+        layout.prop(prefs, "key_dir", text="Keys")
         sync = SESSION.sync
         state = "disconnected" if sync is None else sync.status.state
         row = layout.row()

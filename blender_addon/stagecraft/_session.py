@@ -12,6 +12,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ._sync import StageSync
+from ._vendor.protocols import CurveKeys
 
 TICK_CONNECTED_S = 0.02
 TICK_IDLE_S = 0.25
@@ -23,10 +24,10 @@ class Session:
     def __init__(self) -> None:
         self.sync: StageSync | None = None
 
-    def connect(self, endpoint: str) -> StageSync:
+    def connect(self, endpoint: str, curve: CurveKeys | None = None) -> StageSync:
         if self.sync is not None:
             self.sync.disconnect()
-        self.sync = StageSync(endpoint, _asset_dir())
+        self.sync = StageSync(endpoint, _asset_dir(), curve=curve)
         self.sync.connect()
         return self.sync
 

@@ -35,6 +35,7 @@ from ._vendor.protocols import (
     BadMessage,
     Batch,
     CreateNode,
+    CurveKeys,
     DeleteNode,
     Event,
     EventStream,
@@ -88,6 +89,7 @@ class StageSync:
         asset_dir: Path,
         *,
         client_name: str = "stagecraft-blender",
+        curve: CurveKeys | None = None,
         request_timeout: float = 5.0,
         ping_interval: float = 1.0,
         context: zmq.Context | None = None,
@@ -96,6 +98,7 @@ class StageSync:
         self.session = new_id()
         self.stage = AddonStage(AssetStore(asset_dir))
         self._client_name = client_name
+        self._curve = curve
         self._timeout = request_timeout
         self._ping_interval = ping_interval
         self._context = context or zmq.Context.instance()
@@ -118,7 +121,11 @@ class StageSync:
         """Start joining the stage; ``tick`` finishes it without blocking Blender."""
         self._close()
         self._client = StageClient(
-            self.status.endpoint, session=self.session, timeout=self._timeout, context=self._context
+            self.status.endpoint,
+            session=self.session,
+            timeout=self._timeout,
+            context=self._context,
+            curve=self._curve,
         )
         self._hello = (self._client.send(Hello(client=self._client_name)), time.monotonic())
         self.status.state = "connecting"
@@ -190,6 +197,8 @@ class StageSync:
             info: ServerInfo = self._client.receive(msg_id, timeout=0.001)
         except TimeoutError:
             if time.monotonic() - sent_at > self._timeout:
+                keys = "" if self._curve is not None else " (a stage beyond loopback needs your key)"
+                self._report(f"no answer from {self.status.endpoint} yet; retrying{keys}")
                 self.connect()  # a fresh socket, a fresh hello: the stage may be back
             return
         except ProtocolError as exc:
