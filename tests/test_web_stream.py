@@ -301,6 +301,23 @@ def test_a_killed_worker_restarts_and_a_vanished_viewer_frees_its_view(stage):
     run(test)
 
 
+def test_viewers_of_one_camera_share_one_render(stage):
+    async def test(bridge, nursery):
+        first = await open_page(nursery, bridge, stage)
+        await first.start({"camera": "TopCam", "width": W, "height": H})
+        await first.frame_after(0, not_blank)
+        second = await open_page(nursery, bridge, stage)
+        await second.start({"camera": "TopCam", "width": W, "height": H})
+        # the stage has not changed: the late viewer gets the shared render's picture at once
+        await second.frame_after(0, not_blank, timeout=20)
+        assert len(status(stage)["views"]) == 1, "one render for two viewers"
+        await first.close()
+        await second.frame_after(second.frames + 5, not_blank)  # still streaming for the other
+        await second.close()
+
+    run(test)
+
+
 def test_the_bridge_runs_asyncio_from_trio_and_back():
     async def main():
         async with open_asyncio_bridge() as bridge:

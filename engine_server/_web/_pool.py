@@ -1,14 +1,17 @@
 """The render worker pool: spawns ``renderers.worker`` processes, restarts any that die, routes views.
 
-One ROUTER socket (owned by one TrioSocket task) talks to every worker. A view is placed on the
-worker with the fewest views and stays there; when its worker restarts, the new process is sent
-its views again once it says ``worker_ready``, and the stream resumes.
+One ROUTER socket (owned by one TrioSocket task) talks to every worker. A render is placed on the
+worker with the fewest renders and stays there; when its worker restarts, the new process is sent
+its renders again once it says ``worker_ready``, and the stream resumes. Viewers who watch the
+same stage camera at the same size and settings share one render; a free viewport is its
+viewer's own.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import logging
 import subprocess
 import sys
@@ -53,11 +56,21 @@ class _Worker:
 
 
 @dataclasses.dataclass(slots=True)
-class _View:
+class _Render:
+    """One view a worker renders, and the viewers watching it (viewer id -> feed, error sink)."""
+
     spec: RenderView
-    feed: ViewFeed
-    on_error: Callable[[ViewError], None]
     worker: str
+    viewers: dict[str, tuple[ViewFeed, Callable[[ViewError], None]]]
+    last: RenderedFrame | None = None
+
+
+def render_id(viewer: str, spec: RenderView) -> str:
+    """Which render shows ``spec``: shared by every viewer of one stage camera at one setting."""
+    if spec.viewport:
+        return viewer
+    key = f"{spec.camera or ''}|{spec.width}x{spec.height}|{spec.engine}|{spec.samples}|{spec.play}"
+    return "shared-" + hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
 class WorkerPool:
@@ -68,7 +81,8 @@ class WorkerPool:
             raise ValueError("a worker pool needs at least one worker")
         self.stage_endpoint = stage_endpoint
         self.workers = {f"w{i}": _Worker(f"w{i}") for i in range(size)}
-        self.views: dict[str, _View] = {}
+        self.views: dict[str, _Render] = {}  # render id -> render
+        self._watching: dict[str, str] = {}  # viewer id -> render id
         self._context = context
         self._router: TrioSocket | None = None
         self.frames_endpoint = ""
@@ -94,23 +108,39 @@ class WorkerPool:
     # -- views ------------------------------------------------------------------------------
 
     def set_view(
-        self, view_id: str, spec: RenderView, feed: ViewFeed, on_error: Callable[[ViewError], None]
+        self, viewer: str, spec: RenderView, feed: ViewFeed, on_error: Callable[[ViewError], None]
     ) -> None:
-        """Render ``view_id`` as ``spec`` says from now on, into ``feed``."""
-        view = self.views.get(view_id)
-        if view is None:
+        """Show ``viewer`` the view ``spec`` describes from now on, in ``feed``."""
+        wanted = render_id(viewer, spec)
+        if self._watching.get(viewer) not in (None, wanted):
+            self.drop_view(viewer)
+        render = self.views.get(wanted)
+        spec = dataclasses.replace(spec, view=wanted)
+        if render is None:
             worker = min(self.workers.values(), key=lambda w: (len(w.views), w.name))
-            worker.views.add(view_id)
-            view = self.views[view_id] = _View(spec, feed, on_error, worker.name)
-        view.spec, view.feed = spec, feed
-        self._send(self.workers[view.worker], spec)
+            worker.views.add(wanted)
+            render = self.views[wanted] = _Render(spec, worker.name, {})
+            self._send(worker, spec)
+        elif render.spec != spec:  # a viewport that moved
+            render.spec = spec
+            self._send(self.workers[render.worker], spec)
+        elif render.last is not None and viewer not in render.viewers:
+            feed.put(render.last)  # joining a shared render: its picture now, not at the next change
+        render.viewers[viewer] = (feed, on_error)
+        self._watching[viewer] = wanted
 
-    def drop_view(self, view_id: str) -> None:
-        view = self.views.pop(view_id, None)
-        if view is not None:
-            worker = self.workers[view.worker]
-            worker.views.discard(view_id)
-            self._send(worker, DropView(view=view_id))
+    def drop_view(self, viewer: str) -> None:
+        """``viewer`` watches nothing any more; a render nobody watches stops."""
+        render_key = self._watching.pop(viewer, None)
+        render = self.views.get(render_key) if render_key is not None else None
+        if render is None:
+            return
+        render.viewers.pop(viewer, None)
+        if not render.viewers:
+            del self.views[render_key]
+            worker = self.workers[render.worker]
+            worker.views.discard(render_key)
+            self._send(worker, DropView(view=render_key))
 
     def status(self) -> list[dict]:
         return [
@@ -144,13 +174,16 @@ class WorkerPool:
                 for view_id in sorted(worker.views):
                     self._send(worker, self.views[view_id].spec)
             elif isinstance(body, RenderedFrame | ViewError):
-                view = self.views.get(body.view)
-                if view is None or view.worker != name:
-                    continue  # a view dropped while its frame was on the way
+                render = self.views.get(body.view)
+                if render is None or render.worker != name:
+                    continue  # a render dropped while its frame was on the way
                 if isinstance(body, RenderedFrame):
-                    view.feed.put(body)
-                else:
-                    view.on_error(body)
+                    render.last = body
+                for feed, on_error in list(render.viewers.values()):
+                    if isinstance(body, RenderedFrame):
+                        feed.put(body)
+                    else:
+                        on_error(body)
             else:
                 raise ProtocolError(f"render worker {name} sent {body.TYPE}, which workers do not send")
 
