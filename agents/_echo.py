@@ -1,7 +1,9 @@
 """The ``echo`` agent: returns its params after N progress steps (for tests, and as an example).
 
 Params: ``steps`` (int, default 3), ``delay`` (seconds of work per step, default 0),
-``fail`` (a message: fail the job with the code ``echo_failed`` after the steps).
+``fail`` (a message: fail the job with the code ``echo_failed`` after the steps), ``frame``
+(``{"camera": NAME, "width": W, "height": H}``: also render that camera's RGB and depth with the
+SDK's frame request and return them as arrays).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+
+from protocols import FrameRequest, Frames, from_wire
 
 from ._sdk import JobContext, JobError
 
@@ -26,4 +30,8 @@ def echo(job: JobContext, progress: Callable[[float, str], None]) -> dict[str, A
         progress((step + 1) / steps, f"step {step + 1}/{steps}")
     if "fail" in job.params:
         raise JobError("echo_failed", str(job.params["fail"]))
-    return {"params": job.params, "attempt": job.attempt}
+    result: dict[str, Any] = {"params": job.params, "attempt": job.attempt}
+    if "frame" in job.params:
+        frame = job.frames(from_wire(FrameRequest, job.params["frame"], Frames()))
+        result.update(seq=frame.seq, rgb=frame.rgb, depth=frame.depth)
+    return result

