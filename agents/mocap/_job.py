@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -23,6 +24,7 @@ from ._video import read_video
 
 PARAMS = {
     "video",
+    "video_sha256",
     "character",
     "trim_in",
     "trim_out",
@@ -40,7 +42,10 @@ def run_mocap_job(
     stage: StageClient,
     source: LandmarkSource | None = None,
 ) -> dict:
-    """Capture the motion in ``params["video"]`` onto the stage character ``params["character"]``.
+    """Capture the motion in a video onto the stage character ``params["character"]``.
+
+    The video is ``params["video"]`` (a path this agent can read) or ``params["video_sha256"]``
+    (a file in the stage's asset store, so the agent may run on another machine).
 
     Optional params: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index), ``model_path``
     (a SMPL-X model file; default: the generated mannequin), ``focal`` (pixels; default: the
@@ -50,7 +55,10 @@ def run_mocap_job(
     unknown = set(params) - PARAMS
     if unknown:
         raise InvalidArgument(f"unknown mocap parameter(s): {', '.join(sorted(unknown))}", field="params")
-    for key in ("video", "character"):
+    if ("video" in params) == ("video_sha256" in params):
+        raise InvalidArgument("mocap needs exactly one of 'video' or 'video_sha256'", field="video")
+    source_key = "video" if "video" in params else "video_sha256"
+    for key in (source_key, "character"):
         if not isinstance(params.get(key), str) or not params[key]:
             raise InvalidArgument(f"mocap needs a '{key}' name", field=key)
     character = params["character"]
@@ -60,7 +68,9 @@ def run_mocap_job(
 
     clock = time.perf_counter()
     progress(0.0, "reading video")
-    video = read_video(params["video"], params.get("trim_in"), params.get("trim_out"))
+    with contextlib.ExitStack() as cleanup:
+        path = params.get("video") or _fetched(stage, params["video_sha256"], cleanup)
+        video = read_video(path, params.get("trim_in"), params.get("trim_out"))
     progress(0.05, f"landmarks ({len(video.frames)} frames)")
     lm = (source or MediaPipeSource()).detect(video.frames, video.fps, int(params.get("person", 0)))
     timings["landmarks_s"] = time.perf_counter() - clock
@@ -107,3 +117,11 @@ def run_mocap_job(
         **{k: round(v, 3) for k, v in timings.items()},
         "pelvis_range_m": float(np.ptp(transl, axis=0).max()),
     }
+
+
+def _fetched(stage: StageClient, sha256: str, cleanup: contextlib.ExitStack) -> str:
+    """The stage's asset ``sha256`` as a temporary local file (removed when ``cleanup`` closes)."""
+    folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="stagecraft-mocap-"))
+    path = Path(folder) / "video"
+    path.write_bytes(stage.get_asset(sha256))
+    return str(path)

@@ -10,6 +10,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import zmq
 
@@ -124,17 +125,21 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _mocap(args: argparse.Namespace) -> int:
-    """Queue a mocap job for a video on this machine (a mocap agent there reads it) and follow it."""
+    """Upload the video to the stage's asset store, queue a mocap job for it and follow it.
+
+    The agent fetches the video from the stage, so it may run on any machine that reaches it.
+    """
     video = args.video.resolve()
     if not video.is_file():
         raise StagecraftError(f"no video file at {video}")
-    params = {"video": str(video), "character": args.character}
+    params: dict[str, Any] = {"character": args.character}
     for key in ("trim_in", "trim_out"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.export:
         params["export"] = [str(Path(p).resolve()) for p in args.export]
     with _client(args) as client:
+        params["video_sha256"] = client.put_asset(video)
         submitted: JobSubmitted = client.request(SubmitJob(kind="mocap", params=params))
         print(
             f"mocap job {submitted.job_id} queued; a mocap agent takes it (stagecraft agent mocap)",
