@@ -33,7 +33,6 @@ from protocols import (
     CancelJob,
     CurveKeys,
     Envelope,
-    Error,
     ErrorCode,
     FrameData,
     FrameRequest,
@@ -48,11 +47,8 @@ from protocols import (
     RegisterAgent,
     StageClient,
     StagecraftError,
-    decode,
-    encode,
-    error_for_code,
 )
-from protocols._zmq_trio import TrioSocket
+from protocols._trio_client import open_stage_client
 
 logger = logging.getLogger("stagecraft.agent")
 
@@ -138,7 +134,6 @@ class Agent:
         self.context = context or zmq.Context.instance()
         self.heartbeat_interval = 1.0
         self._jobs: dict[str, JobContext] = {}
-        self._waiting: dict[str, trio.MemorySendChannel[Envelope]] = {}
         self._registered = trio.Event()
         self._main: _MainThread | None = None
 
@@ -165,39 +160,24 @@ class Agent:
             raise failure[0]
 
     async def serve(self, on_registered: Callable[[AgentRegistered], None] | None = None) -> None:
-        socket = self.context.socket(zmq.DEALER)
-        socket.setsockopt(zmq.LINGER, 0)
-        if self.curve is not None:
-            self.curve.apply(socket)
-        socket.connect(self.endpoint)
-        self._socket = TrioSocket(socket)
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                nursery.start_soon(self._socket.run)
-                nursery.start_soon(self._receive)
-                registered = await self._register()
-                if on_registered is not None:
-                    on_registered(registered)
-                nursery.start_soon(self._heartbeats)
-        finally:
-            socket.close(linger=0)
+        client = open_stage_client(
+            self.endpoint,
+            session=self.name,
+            context=self.context,
+            curve=self.curve,
+            on_message=self._unsolicited,
+        )
+        async with client as self._client, trio.open_nursery() as nursery:
+            self._nursery = nursery
+            registered = await self._register()
+            if on_registered is not None:
+                on_registered(registered)
+            nursery.start_soon(self._heartbeats)
 
     # -- requests -----------------------------------------------------------------------------
 
     async def _request(self, body: Any, timeout: float = REPLY_TIMEOUT) -> Any:
-        envelope = Envelope(body=body, session=self.name)
-        send, receive = trio.open_memory_channel[Envelope](1)
-        self._waiting[envelope.msg_id] = send
-        try:
-            self._socket.send_nowait(encode(envelope))
-            with trio.fail_after(timeout):
-                reply = await receive.receive()
-        finally:
-            del self._waiting[envelope.msg_id]
-        if isinstance(reply.body, Error):
-            raise error_for_code(reply.body.code, reply.body.message, reply.body.field)
-        return reply.body
+        return await self._client.request(body, timeout)
 
     async def _register(self) -> AgentRegistered:
         """Register, retrying until the stage answers (it may be restarting)."""
@@ -238,22 +218,14 @@ class Agent:
 
     # -- offers and jobs ------------------------------------------------------------------------
 
-    async def _receive(self) -> None:
-        async for parts in self._socket.inbox:
-            try:
-                envelope = decode(parts)
-            except StagecraftError as exc:
-                logger.warning("dropped a message from the stage that could not be read: %s", exc)
-                continue
-            waiter = self._waiting.get(envelope.parent or "")
-            if waiter is not None:
-                waiter.send_nowait(envelope)
-            elif isinstance(envelope.body, JobOffer):
-                self._offered(envelope.body)
-            elif isinstance(envelope.body, CancelJob):
-                job = self._jobs.get(envelope.body.job_id)
-                if job is not None:
-                    job.cancelled.set()
+    def _unsolicited(self, envelope: Envelope) -> None:
+        """A message that answers no request: a job offer, or a cancellation."""
+        if isinstance(envelope.body, JobOffer):
+            self._offered(envelope.body)
+        elif isinstance(envelope.body, CancelJob):
+            job = self._jobs.get(envelope.body.job_id)
+            if job is not None:
+                job.cancelled.set()
 
     def _offered(self, offer: JobOffer) -> None:
         if offer.job_id in self._jobs:  # offered again after a stage restart: still working on it

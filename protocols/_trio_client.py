@@ -9,28 +9,44 @@ async with open_stage_client("tcp://127.0.0.1:5555") as client:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import trio
 import zmq
 
-from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC
+from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC, CurveKeys
 from ._envelope import Envelope, decode, encode, new_id
-from ._errors import error_for_code
+from ._errors import ProtocolError, error_for_code
 from ._queries import GetEvents, Hello
 from ._replies import Error, Event, ServerInfo
 from ._zmq_trio import TrioSocket
 
+logger = logging.getLogger("stagecraft.client")
+
 
 class AsyncStageClient:
-    """Many tasks may ``request`` at once; each waits for its own reply."""
+    """Many tasks may ``request`` at once; each waits for its own reply.
 
-    def __init__(self, socket: TrioSocket, context: zmq.Context, session: str, nursery: trio.Nursery) -> None:
+    Messages that answer no request (an agent's job offers) go to ``on_message``.
+    """
+
+    def __init__(
+        self,
+        socket: TrioSocket,
+        context: zmq.Context,
+        session: str,
+        nursery: trio.Nursery,
+        on_message: Callable[[Envelope], None] | None = None,
+        curve: CurveKeys | None = None,
+    ) -> None:
         self._socket = socket
         self._context = context
         self.session = session
         self._nursery = nursery
+        self._on_message = on_message
+        self.curve = curve
         self._waiting: dict[str, trio.MemorySendChannel[Envelope]] = {}
 
     async def request(self, body: Any, timeout: float = 30.0) -> Any:
@@ -50,10 +66,16 @@ class AsyncStageClient:
 
     async def _dispatch(self) -> None:
         async for parts in self._socket.inbox:
-            reply = decode(parts)
-            waiter = self._waiting.get(reply.parent or "")
+            try:
+                message = decode(parts)
+            except ProtocolError as exc:
+                logger.warning("dropped a message from the stage that could not be read: %s", exc)
+                continue
+            waiter = self._waiting.get(message.parent or "")
             if waiter is not None:
-                waiter.send_nowait(reply)
+                waiter.send_nowait(message)
+            elif self._on_message is not None:
+                self._on_message(message)
 
     @contextlib.asynccontextmanager
     async def events(self, after: int | None = None) -> AsyncIterator[trio.MemoryReceiveChannel[Event]]:
@@ -62,6 +84,8 @@ class AsyncStageClient:
         socket = self._context.socket(zmq.SUB)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
+        if self.curve is not None:
+            self.curve.apply(socket)
         socket.connect(info.event_endpoint)
         subscriber = TrioSocket(socket)
         send, receive = trio.open_memory_channel[Event](1024)
@@ -97,17 +121,24 @@ class AsyncStageClient:
 
 @contextlib.asynccontextmanager
 async def open_stage_client(
-    endpoint: str = DEFAULT_ENDPOINT, *, session: str | None = None, context: zmq.Context | None = None
+    endpoint: str = DEFAULT_ENDPOINT,
+    *,
+    session: str | None = None,
+    context: zmq.Context | None = None,
+    curve: CurveKeys | None = None,
+    on_message: Callable[[Envelope], None] | None = None,
 ) -> AsyncIterator[AsyncStageClient]:
     """Connect to a stage's command endpoint for the duration of the block."""
     context = context or zmq.Context.instance()
     socket = context.socket(zmq.DEALER)
     socket.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(socket)
     socket.connect(endpoint)
     dealer = TrioSocket(socket)
     try:
         async with trio.open_nursery() as nursery:
-            client = AsyncStageClient(dealer, context, session or new_id(), nursery)
+            client = AsyncStageClient(dealer, context, session or new_id(), nursery, on_message, curve)
             nursery.start_soon(dealer.run)
             nursery.start_soon(client._dispatch)
             yield client
