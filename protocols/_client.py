@@ -93,8 +93,17 @@ class StageClient:
     def send(self, body: Any) -> str:
         """Send a request without waiting; returns its message id (for pipelining)."""
         envelope = Envelope(body=body, session=self.session)
-        self._socket.send_multipart(encode(envelope), copy=False)
+        self._send_frames(encode(envelope))
         return envelope.msg_id
+
+    def _send_frames(self, frames: list[Any]) -> None:
+        # a DEALER with no live peer (a stage that is down, a CURVE handshake it refused) blocks
+        # on send: wait at most ``timeout`` for it to take the message
+        if not self._socket.poll(self.timeout * 1000, zmq.POLLOUT):
+            raise TimeoutError(
+                f"{self.endpoint} does not take messages (no stage there, or it refused our keys)"
+            )
+        self._socket.send_multipart(frames, zmq.NOBLOCK, copy=False)
 
     def receive(self, msg_id: str, timeout: float | None = None) -> Any:
         """The reply body to request ``msg_id``; raises its error or TimeoutError."""
@@ -119,7 +128,7 @@ class StageClient:
 
     def send_raw(self, frames: list[bytes]) -> None:
         """Send frames as they are (for tests of the server's input checks)."""
-        self._socket.send_multipart(frames)
+        self._send_frames(frames)
 
     def receive_raw(self, timeout: float | None = None) -> Envelope:
         """The next reply, whatever it answers."""
