@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import re
 import sys
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from protocols import (
     DEFAULT_ENDPOINT,
@@ -21,6 +18,7 @@ from protocols import (
     StagecraftError,
     from_wire,
     registered_types,
+    to_json,
 )
 
 from ._agents._cli import add_commands as add_agent_commands
@@ -193,7 +191,7 @@ def _cmd(args: argparse.Namespace) -> int:
     body = from_wire(types[args.type], _fields(args.fields), Frames(lists_as_arrays=True))
     with StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args)) as client:
         reply = client.request(body)
-    print(_pretty_json(to_plain(reply)))
+    print(_pretty_json(to_json(reply)))
     return 0
 
 
@@ -233,7 +231,7 @@ def _watch(args: argparse.Namespace) -> int:
         stream.start_after(client.hello().seq if args.after is None else args.after)
         seen = 0
         for event in stream:
-            command = to_plain(event.command)
+            command = to_json(event.command)
             print(
                 json.dumps(
                     {"seq": event.seq, "type": event.command.TYPE, "session": event.session, **command}
@@ -289,20 +287,3 @@ def _focal_stack(args: argparse.Namespace) -> int:
         )
     print(f"wrote {path}")
     return 0
-
-
-def to_plain(value: Any) -> Any:
-    """A message as JSON-able values (arrays as lists, bytes as their size)."""
-    if dataclasses.is_dataclass(value):
-        return {
-            f.name: to_plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-        }
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, tuple | list):
-        return [to_plain(v) for v in value]
-    return value

@@ -28,7 +28,7 @@ from ._agents import (
     SubmitJob,
 )
 from ._client import DEFAULT_ENDPOINT, CurveKeys, EventStream, StageClient
-from ._codec import Frames, from_wire, registered_types, to_wire
+from ._codec import Frames, from_wire, registered_types, to_json, to_wire
 from ._commands import (
     COMMAND_TYPES,
     MAX_BATCH,
@@ -217,6 +217,7 @@ __all__ = [
     "new_id",
     "open_stage_client",
     "registered_types",
+    "to_json",
     "to_wire",
     "unpack_header",
 ]

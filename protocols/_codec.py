@@ -325,3 +325,27 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a map"
     return type(value).__name__
+
+
+def to_json(value: Any) -> Any:
+    """A message as JSON values: tagged messages keep their ``type``, arrays become lists."""
+    if dataclasses.is_dataclass(value):
+        body = {
+            f.name: to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if getattr(value, f.name) is not None
+        }
+        if getattr(type(value), "TAGGED", False):
+            body = {"type": value.TYPE, **body}
+        return body
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, tuple | list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import math
 from typing import Any
-
-import numpy as np
 
 from protocols import (
     COMMAND_TYPES,
@@ -28,30 +24,6 @@ from protocols import (
 COMMANDS = {cls.TYPE: cls for cls in COMMAND_TYPES}
 QUERIES = {cls.TYPE: cls for cls in (Hello, GetNode, GetTree, GetSnapshot, GetEvents, GetOptics)}
 PAGE_VIEW_FIELDS = ("camera", "width", "height", "engine", "samples", "play", "viewport")
-
-
-def to_json(value: Any) -> Any:
-    """A message as JSON values: tagged messages keep their ``type``, arrays become lists."""
-    if dataclasses.is_dataclass(value):
-        body = {
-            f.name: to_json(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-        }
-        if getattr(type(value), "TAGGED", False):
-            body = {"type": value.TYPE, **body}
-        return body
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, tuple | list):
-        return [to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    return value
 
 
 def error_json(exc: ProtocolError) -> dict[str, Any]:

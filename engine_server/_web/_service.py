@@ -14,11 +14,10 @@ import trio
 import trio_websocket
 import zmq
 
-from protocols import AsyncStageClient, GetSnapshot, GetTree, open_stage_client
+from protocols import AsyncStageClient, GetSnapshot, GetTree, open_stage_client, to_json
 
 from ._aio_bridge import AsyncioBridge, open_asyncio_bridge
 from ._http import WS_PATH, HttpServer
-from ._page_json import to_json
 from ._pool import WorkerPool
 from ._rtc import allow_loopback_candidates
 from ._viewer import Viewer

@@ -24,12 +24,13 @@ from protocols import (
     RenderView,
     UnknownCommand,
     ViewError,
+    to_json,
 )
 
 from . import _viewport
 from ._feed import ViewFeed
 from ._input import apply_input
-from ._page_json import error_json, page_view, parse_json, stage_request, to_json
+from ._page_json import error_json, page_view, parse_json, stage_request
 from ._rtc import PeerSession
 
 if TYPE_CHECKING:
