@@ -123,9 +123,10 @@ def test_depth_is_the_distance_to_the_cube_and_inf_elsewhere(stage, cube, settin
     assert np.all(np.isinf(frame.depth[outside]))
 
 
-def test_blender_state_is_restored(stage, cube):
+def _render_state(stage) -> tuple:
+    """Every Blender setting a render touches, and the datablocks it may leave behind."""
     render = stage.render
-    before = (
+    return (
         stage.camera,
         render.engine,
         render.resolution_x,
@@ -139,22 +140,12 @@ def test_blender_state_is_restored(stage, cube):
         len(bpy.data.node_groups),
         len(bpy.data.images),
     )
+
+
+def test_blender_state_is_restored(stage, cube):
+    before = _render_state(stage)
     render_frame("Cam", RenderSettings(resolution=(32, 18), samples=1), depth=True)
-    after = (
-        stage.camera,
-        render.engine,
-        render.resolution_x,
-        render.resolution_y,
-        render.resolution_percentage,
-        render.filepath,
-        render.image_settings.file_format,
-        stage.compositing_node_group,
-        bpy.context.view_layer.use_pass_z,
-        stage.cycles.samples,
-        len(bpy.data.node_groups),
-        len(bpy.data.images),
-    )
-    assert after == before
+    assert _render_state(stage) == before
 
 
 def test_render_still_writes_a_png(stage, cube, tmp_path):
