@@ -116,7 +116,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     }
     try:
         trio_thread.start()
-        stage_thread.run_forever()
+        stage_thread.run_forever(idle=stage.idle)
         trio_thread.join()
     finally:
         for sig, handler in previous.items():

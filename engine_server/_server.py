@@ -33,6 +33,7 @@ from protocols import (
     GetAsset,
     GetEvents,
     Hello,
+    Internal,
     NotFound,
     ProtocolError,
     PutAsset,
@@ -153,11 +154,19 @@ class StageServer:
             except ProtocolError as exc:
                 commands.send_nowait(_route(identity, delimiter, _error_reply(exc, frames)))
                 continue
+            except Exception as exc:  # a decoder bug: answer `internal`, log it, keep serving
+                logger.exception("internal error decoding a request", exc_info=exc)
+                internal = Internal(f"the server could not read this message ({type(exc).__name__}: {exc})")
+                commands.send_nowait(_route(identity, delimiter, _error_reply(internal, frames)))
+                continue
             request = Request(identity, delimiter, envelope)
             body = envelope.body
             route = self._routes.get(type(body))
             if route is not None:
-                route(request)
+                try:
+                    route(request)
+                except Exception as exc:  # a side service's bug: `internal`, logged; keep serving
+                    self.reply_error(request, exc)
                 continue
             if isinstance(body, Hello | GetEvents | GetAsset | PutAsset):
                 await self._in_flight.acquire()

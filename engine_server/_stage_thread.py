@@ -7,6 +7,7 @@ results back to trio in batches, so a burst of commands costs one wake-up each w
 
 from __future__ import annotations
 
+import logging
 import queue
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,8 @@ import trio
 
 Job = Callable[[], Any]
 Deliver = Callable[[list[tuple[Any, Any]]], None]
+
+logger = logging.getLogger("stagecraft.stage")
 
 _STOP = object()
 MAX_BATCH = 256
@@ -34,10 +37,24 @@ class StageThread:
         """Make ``run_forever`` return after the jobs already queued."""
         self._jobs.put(_STOP)
 
-    def run_forever(self) -> None:
-        """Serve jobs until ``stop``; call on the thread that owns bpy."""
+    def run_forever(self, idle: Callable[[], bool] = lambda: False) -> None:
+        """Serve jobs until ``stop``; call on the thread that owns bpy.
+
+        Between jobs it calls ``idle()`` for small housekeeping steps while that returns True
+        (more to do) and no job is waiting; a job that arrives meanwhile waits for one step at most.
+        """
+        housekeeping = False
         while True:
-            batch = [self._jobs.get()]
+            try:
+                first = self._jobs.get_nowait() if housekeeping else self._jobs.get()
+            except queue.Empty:
+                try:
+                    housekeeping = idle()
+                except Exception:  # housekeeping is never worth the stage: log it and stop it
+                    logger.exception("stage housekeeping failed; it is skipped until the next command")
+                    housekeeping = False
+                continue
+            batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._jobs.get_nowait())
@@ -47,6 +64,7 @@ class StageThread:
             self._run_batch([item for item in batch if item is not _STOP])
             if stopping:
                 return
+            housekeeping = True
 
     def _run_batch(self, batch: list[tuple[Job, Any, Deliver, trio.lowlevel.TrioToken]]) -> None:
         grouped: dict[tuple[Deliver, trio.lowlevel.TrioToken], list[tuple[Any, Any]]] = {}

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import uuid as uuid_module
+
+import numpy as np
 
 from ._errors import InvalidArgument
 
 MAX_NAME_LENGTH = 63  # Blender's datablock name limit in bytes
+# control (incl. DEL, U+0085), format (bidi overrides, zero-width), line / paragraph separators,
+# surrogates: characters that hide or reorder what a person reads in a name
+_HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def check_range(
@@ -46,8 +53,13 @@ def check_name(field: str, name: str | None) -> None:
             f"{MAX_NAME_LENGTH} bytes",
             field=field,
         )
-    if any(ord(c) < 32 for c in name):
-        raise InvalidArgument(f"{field} must not contain control characters", field=field)
+    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        raise InvalidArgument(
+            f"{field} must not contain control, format (bidi, zero-width) or separator characters; "
+            f"found U+{ord(hidden):04X} ({unicodedata.name(hidden, 'unnamed')})",
+            field=field,
+        )
 
 
 def check_uuid(field: str, value: str | None) -> None:
@@ -69,10 +81,26 @@ def check_ref(field: str, value: str | None) -> None:
 
 
 def normalized_quaternion(field: str, q: tuple[float, float, float, float]) -> tuple[float, ...]:
-    norm = math.sqrt(sum(c * c for c in q))
-    if norm < 1e-9:
+    """``q`` scaled to length 1 (idempotent: a unit quaternion comes back bit for bit).
+
+    Components so large or small that their squares overflow or underflow are scaled by the
+    largest first, so ``(1e200, 0, 0, 0)`` is the identity, not a zero quaternion.
+    """
+    largest = max(abs(c) for c in q)
+    if not math.isfinite(largest) or largest < 1e-9:
         raise InvalidArgument(f"{field} is a zero quaternion; give (w, x, y, z) with length 1", field=field)
+    if not 1e-100 < largest < 1e100:
+        q = tuple(c / largest for c in q)
+    norm = math.sqrt(sum(c * c for c in q))
     return tuple(c / norm for c in q)
+
+
+def check_float32_array(field: str, values: np.ndarray) -> None:
+    """Every element finite and within what Blender's 32-bit floats hold."""
+    if values.size and (not np.all(np.isfinite(values)) or np.max(np.abs(values)) > FLOAT32_MAX):
+        raise InvalidArgument(
+            f"{field} must hold finite numbers within Blender's 32-bit float range (±3.4e38)", field=field
+        )
 
 
 SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -28,6 +28,9 @@ ALLOWED_DTYPES = frozenset(
     ("|b1", "|u1", "|i1", *(f"<{kind}" for kind in ("u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8")))
 )  # little-endian only: every machine that runs Blender is
 MAX_ARRAY_DIMS = 8
+MAX_STRING_CHARS = 65_536  # any string field; names and ids have tighter limits of their own
+FLOAT32_MAX = 3.4028234663852886e38  # Blender stores transforms and settings as float32
+FLOAT32_TINY = 1.401298464324817e-45  # the smallest float32 (subnormal): below it a value becomes 0
 
 _REGISTRY: dict[str, type] = {}
 
@@ -138,7 +141,7 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
         raise InvalidArgument(f"{path or cls.__name__}: expected a map", field=path or None)
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields) - {"type"})
+    unknown = sorted(set(data) - set(fields) - {"type"}, key=repr)  # keys may be text and bytes
     if unknown:
         where = f"{path}." if path else ""
         raise InvalidArgument(
@@ -160,6 +163,9 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
         kwargs[name] = _decode(hints[name], data[name], frames, field_path)
     try:
         return cls(**kwargs)
+    except (ArithmeticError, ValueError, TypeError) as exc:  # a check that hit a value it cannot take
+        where = path or getattr(cls, "TYPE", cls.__name__)
+        raise InvalidArgument(f"{where}: value out of range ({exc})", field=path or None) from None
     except ProtocolError as exc:
         if exc.field and path and not exc.field.startswith(path):
             # a nested message's own checks name fields from its parent ("material.roughness")
@@ -207,7 +213,12 @@ def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
             choices = ", ".join(repr(m.value) for m in hint)
             raise InvalidArgument(f"{path}: {value!r} is not one of {choices}", field=path) from None
     if hint is str:
-        return _expect(value, str, "a string", path)
+        text = _expect(value, str, "a string", path)
+        if len(text) > MAX_STRING_CHARS:
+            raise InvalidArgument(
+                f"{path}: a string of {len(text)} characters; the limit is {MAX_STRING_CHARS}", field=path
+            )
+        return text
     if hint is bool:
         return _expect(value, bool, "true or false", path)
     if hint is int:
@@ -217,9 +228,7 @@ def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidArgument(f"{path}: expected a number, got {_kind(value)}", field=path)
-        if not math.isfinite(value):
-            raise InvalidArgument(f"{path}: expected a finite number, got {value}", field=path)
-        return float(value)
+        return check_float32(path, value)
     if hint is bytes:
         if not isinstance(value, dict) or set(value) != {FRAME_KEY}:
             raise BadMessage(f"{path}: expected a raw frame reference", field=path)
@@ -286,8 +295,8 @@ def _decode_array(value: Any, frames: Frames, path: str) -> np.ndarray:
     if not isinstance(value, dict) or set(value) != {FRAME_KEY, "dtype", "shape"}:
         raise BadMessage(f"{path}: expected an array reference {{$frame, dtype, shape}}", field=path)
     dtype, shape = value["dtype"], value["shape"]
-    if dtype not in ALLOWED_DTYPES:
-        raise BadMessage(f"{path}: dtype {dtype!r} is not a plain numeric dtype", field=path)
+    if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
+        raise BadMessage(f"{path}: dtype {str(dtype)[:40]!r} is not a plain numeric dtype", field=path)
     if (
         not isinstance(shape, list)
         or len(shape) > MAX_ARRAY_DIMS
@@ -295,7 +304,7 @@ def _decode_array(value: Any, frames: Frames, path: str) -> np.ndarray:
     ):
         raise BadMessage(f"{path}: shape must be a list of at most 8 non-negative integers", field=path)
     buffer = frames.take(value[FRAME_KEY], path)
-    expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    expected = math.prod(shape) * np.dtype(dtype).itemsize  # Python ints: no overflow
     if buffer.nbytes != expected:
         raise BadMessage(
             f"{path}: frame holds {buffer.nbytes} bytes but dtype {dtype} shape {shape} needs {expected}",
@@ -303,6 +312,24 @@ def _decode_array(value: Any, frames: Frames, path: str) -> np.ndarray:
         )
     array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
     return array
+
+
+def check_float32(path: str, value: float) -> float:
+    """``value`` as Blender will store it: finite, within float32 range, not lost to underflow."""
+    number = float(value) if abs(value) < 1e309 else math.inf  # an int too large for a float
+    if not math.isfinite(number):
+        raise InvalidArgument(f"{path}: expected a finite number, got {value}", field=path)
+    if abs(number) > FLOAT32_MAX:
+        raise InvalidArgument(
+            f"{path}: {number:g} is beyond what Blender stores (32-bit floats reach ±3.4e38)", field=path
+        )
+    if number != 0.0 and abs(number) < FLOAT32_TINY:
+        raise InvalidArgument(
+            f"{path}: {number:g} is too small for Blender's 32-bit floats (it would be stored as 0); "
+            "use 0 or a value of at least 1.4e-45",
+            field=path,
+        )
+    return number
 
 
 def _expect(value: Any, kind: type, words: str, path: str) -> Any:

@@ -24,6 +24,7 @@ from ._errors import BadMessage, ProtocolError, TooLarge, UnknownCommand
 PROTOCOL_VERSION = 1
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of msgpack per header
 MAX_MESSAGE_BYTES = 256 << 20  # headers + raw frames (asset uploads)
+MAX_ID_CHARS = 128  # msg id, session and parent: ids, not payloads (they are journaled with every event)
 MAX_FRAMES = 65_536  # a snapshot carries two per animation curve (a baked character: hundreds)
 
 
@@ -92,6 +93,13 @@ def unpack_header(raw: bytes | memoryview) -> dict[str, Any]:
         raise BadMessage("header field 'session' must be a string")
     if header.get("parent") is not None and not isinstance(header["parent"], str):
         raise BadMessage("header field 'parent' must be a string or nil")
+    for key in ("id", "session", "parent"):
+        text = header.get(key) or ""
+        if len(text) > MAX_ID_CHARS or not text.isprintable():
+            raise BadMessage(
+                f"header field {key!r} must be at most {MAX_ID_CHARS} printable characters (got {len(text)})",
+                field=key,
+            )
     if not isinstance(header.get("body", {}), dict):
         raise BadMessage("header field 'body' must be a map")
     return header

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from ._checks import (
+    check_float32_array,
     check_name,
     check_range,
     check_sha256,
@@ -185,6 +186,9 @@ class BoneSpec:
         check_name("bone.name", self.name)
         if self.parent is not None:
             check_name("bone.parent", self.parent)
+        for end in ("head", "tail"):
+            for i, c in enumerate(getattr(self, end)):
+                check_range(f"bone.{end}[{i}]", c, -1e6, 1e6, unit=" m")
         length = sum((t - h) ** 2 for h, t in zip(self.head, self.tail, strict=True)) ** 0.5
         if length < 1e-4:
             raise InvalidArgument(
@@ -275,12 +279,15 @@ def check_pose_arrays(bones: tuple[str, ...], rotations: np.ndarray, locations: 
             f"rotations must be {count}×4 (w, x, y, z) for {count} bones, got {rotations.shape}",
             field="rotations",
         )
-    if not np.all(np.isfinite(rotations)) or np.any(np.linalg.norm(rotations, axis=1) < 1e-9):
-        raise InvalidArgument("rotations must be finite, non-zero quaternions", field="rotations")
-    if locations is not None and (locations.shape != (count, 3) or not np.all(np.isfinite(locations))):
-        raise InvalidArgument(
-            f"locations must be a finite {count}×3 array, got {locations.shape}", field="locations"
-        )
+    check_float32_array("rotations", rotations)
+    if np.any(np.linalg.norm(rotations.astype(np.float64), axis=1) < 1e-9):
+        raise InvalidArgument("rotations must be non-zero quaternions", field="rotations")
+    if locations is not None:
+        if locations.shape != (count, 3):
+            raise InvalidArgument(
+                f"locations must be a {count}×3 array, got {locations.shape}", field="locations"
+            )
+        check_float32_array("locations", locations)
 
 
 ANIMATABLE = re.compile(
@@ -315,8 +322,8 @@ class AnimationCurve:
             raise InvalidArgument(
                 "animation frames and values must be equal-length 1-D arrays", field="animation"
             )
-        if not (np.all(np.isfinite(self.frames)) and np.all(np.isfinite(self.values))):
-            raise InvalidArgument("animation keys must be finite", field="animation")
+        check_float32_array("animation.frames", self.frames)
+        check_float32_array("animation.values", self.values)
 
     def __eq__(self, other: object) -> bool:
         return (

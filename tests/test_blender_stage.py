@@ -215,7 +215,12 @@ def test_delete_removes_subtree(stage):
     )
     _, touched = stage.apply(DeleteNode(node="Rig"))
     assert len(touched) == 2
+    assert [o.name for o in bpy.context.scene.objects] == ["Cam"]  # gone from the stage at once
+    assert [n.name for n in stage.snapshot_nodes()] == ["Cam"]
+    while stage.idle():  # ... and freed from Blender's data between commands
+        pass
     assert [o.name for o in bpy.data.objects] == ["Cam"]
+    assert not bpy.data.meshes and not bpy.data.armatures
 
 
 def test_batch_is_atomic(stage):

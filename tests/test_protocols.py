@@ -185,7 +185,7 @@ def test_arrays_travel_as_raw_frames():
     assert bytes(parts[1]) == ROTATIONS.tobytes()
 
 
-finite = st.floats(-1e6, 1e6, allow_nan=False)
+finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)  # what Blender stores
 vec3 = st.tuples(finite, finite, finite)
 quat = st.tuples(finite, finite, finite, finite).filter(lambda q: sum(c * c for c in q) > 1e-6)
 frame_number = st.integers(-1_048_574, 1_048_574)

@@ -63,5 +63,9 @@ class AgentRegistry:
         candidates = [r for r in self._by_name.values() if kind in r.kinds and r.free > 0]
         return min(candidates, key=lambda r: (len(r.jobs) / r.max_jobs, r.last_seen), default=None)
 
+    def kinds_with_room(self) -> set[str]:
+        """Every job kind some agent with room for a job takes."""
+        return {kind for r in self._by_name.values() if r.free > 0 for kind in r.kinds}
+
     def has_room(self) -> bool:
         return any(r.free > 0 for r in self._by_name.values())

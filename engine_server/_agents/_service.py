@@ -180,15 +180,14 @@ class JobService:
         agent.jobs.clear()
 
     def _dispatch(self) -> None:
-        """Offer queued jobs, oldest first, to agents with room for them."""
-        if not self.agents.has_room():
-            return
-        for job in self.store.queued():
+        """Offer queued jobs, oldest first, to agents with room for them (one indexed look-up each)."""
+        while True:
+            job = self.store.next_queued(self.agents.kinds_with_room())
+            if job is None:
+                return
             agent = self.agents.free_for(job.kind)
-            if agent is None:
-                if not self.agents.has_room():
-                    return
-                continue
+            if agent is None:  # cannot happen: kinds_with_room named its kind
+                return
             started = self.store.start(job.job_id, agent.name)
             agent.jobs.add(job.job_id)
             self._send(

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, n);
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, kind, n);
 """
 _SUMMARY = (
     "job_id, kind, state, params, attempt, max_attempts, created, updated, fraction, stage, agent, "
@@ -90,11 +91,16 @@ class JobStore:
         )
         return tuple(_job(row, False) for row in rows)
 
-    def queued(self, kinds: set[str] | None = None) -> list[Job]:
-        """Queued jobs, oldest first (only of ``kinds`` when given)."""
-        rows = self._db.execute(f"SELECT {_SUMMARY} FROM jobs WHERE state = 'queued' ORDER BY n")
-        jobs = [_job(row, False) for row in rows]
-        return jobs if kinds is None else [job for job in jobs if job.kind in kinds]
+    def next_queued(self, kinds: set[str]) -> Job | None:
+        """The oldest queued job of one of ``kinds`` (an indexed look-up, not a scan), or None."""
+        if not kinds:
+            return None
+        marks = ", ".join("?" * len(kinds))
+        row = self._db.execute(
+            f"SELECT {_SUMMARY} FROM jobs WHERE state = 'queued' AND kind IN ({marks}) ORDER BY n LIMIT 1",
+            tuple(kinds),
+        ).fetchone()
+        return None if row is None else _job(row, False)
 
     def start(self, job_id: str, agent: str) -> Job:
         """Give a queued job to ``agent``: running, one more attempt."""

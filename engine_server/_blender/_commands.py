@@ -31,7 +31,7 @@ from renderers import OpticsTable
 
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._ids import Index, uuid_of
-from ._objects import apply_transform, check_parent, deletion_set, remove_objects, set_parent
+from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
 from ._state import BlobPath, create
 from ._undo import Undo, guard_material, guard_props
 
@@ -68,6 +68,25 @@ class Context:
     blob_path: BlobPath
     undo: Undo
     optics: OpticsTable
+    reaper: Reaper
+    _family: Family | None = None
+    _deleted: list[bpy.types.Object] = dataclasses.field(default_factory=list)
+
+    def family(self) -> Family:
+        """Parents, parts and cameras of the scene, read once for a run of deletes."""
+        if self._family is None:
+            self._family = Family(bpy.data.objects)
+        return self._family
+
+    def changed(self) -> None:
+        """A command other than a delete ran: the family read before it may be stale."""
+        self._family = None
+
+    def remove_on_commit(self, objects: list[bpy.types.Object]) -> None:
+        """Objects (already unlinked) to free for good once the command commits, when idle."""
+        if not self._deleted:
+            self.undo.on_commit(lambda: self.reaper.retire(self._deleted))
+        self._deleted.extend(objects)
 
 
 def create_node(ctx: Context, cmd: CreateNode):
@@ -111,10 +130,11 @@ def create_node(ctx: Context, cmd: CreateNode):
 
 def delete_node(ctx: Context, cmd: DeleteNode):
     root = ctx.index.resolve(cmd.node)
-    doomed = deletion_set(root, ctx.index.objects())
+    family = ctx.family()
+    doomed = deletion_set(root, family)
     doomed_set = set(doomed)
     scene = bpy.context.scene
-    focusing = [o for o in scene.objects if o.type == "CAMERA" and o.data.dof.focus_object in doomed_set]
+    focusing = [o for o in family.cameras if o.data.dof.focus_object in doomed_set]
     for camera in focusing:
         guard_props(ctx.undo, lambda c=camera: c.data.dof, ("focus_object",))
         camera.data.dof.focus_object = None
@@ -124,7 +144,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
     touched = []
     for obj in doomed:
         uuid = uuid_of(obj)
-        collections = list(obj.users_collection)
+        collections = family.collections.get(obj.session_uid, [])
         name = obj.name
         ctx.undo.on_undo(lambda o=obj, c=collections, n=name, u=uuid: _undelete(ctx.index, o, c, n, u))
         for collection in collections:
@@ -133,7 +153,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
         if uuid is not None:
             ctx.index.discard(uuid)
             touched.append(uuid)
-    ctx.undo.on_commit(lambda: remove_objects(doomed))
+    ctx.remove_on_commit(doomed)
     return dataclasses.replace(cmd, node=uuid_of(root)), tuple(touched)
 
 
@@ -272,7 +292,7 @@ def _delete_created(index: Index, uuid: str) -> None:
     root = index.get(uuid)
     if root is None:
         return
-    doomed = deletion_set(root, index.objects())
+    doomed = deletion_set(root, Family(bpy.data.objects))
     for obj in doomed:
         if uuid_of(obj) is not None:
             index.discard(uuid_of(obj))

@@ -10,15 +10,35 @@ from ._objects import rounded
 
 BUMP = "stagecraft_bump"
 NOISE = "stagecraft_noise"
+SHARED_NAME = "Stage Default"
+SHARED_KEY = "stagecraft_shared_default"
 
 
-def ensure_material(obj: bpy.types.Object) -> bpy.types.Material:
+def use_shared_default(obj: bpy.types.Object) -> None:
+    """Give a new mesh node the stage's shared default material; it gets its own on first edit.
+
+    Every edit of a node tree costs time in proportion to the materials in the file, so a
+    stage of thousands of props would slow down with each one if every prop had its own.
+    """
+    material = bpy.data.materials.get(SHARED_NAME)
+    if material is None or not material.get(SHARED_KEY):
+        material = bpy.data.materials.new(SHARED_NAME)
+        material[SHARED_KEY] = True
+        obj.data.materials.append(material)
+        apply_material(obj, default_params(), own=False)
+        return
+    obj.data.materials.append(material)
+
+
+def ensure_material(obj: bpy.types.Object, own: bool = True) -> bpy.types.Material:
     """The node's own material: the first slot's (made single-user), or a new one."""
     mesh = obj.data
     if mesh.materials and mesh.materials[0] is not None:
         material = mesh.materials[0]
-        if material.users > 1:
+        if own and (material.users > 1 or material.get(SHARED_KEY)):
             material = material.copy()
+            if SHARED_KEY in material:
+                del material[SHARED_KEY]
             mesh.materials[0] = material
         if material.node_tree is None or _principled(material) is None:
             raise InvalidArgument(
@@ -44,8 +64,9 @@ def check_editable(obj: bpy.types.Object) -> None:
             )
 
 
-def apply_material(obj: bpy.types.Object, params: MaterialParams) -> None:
-    material = ensure_material(obj)
+def apply_material(obj: bpy.types.Object, params: MaterialParams, own: bool = True) -> None:
+    """Set the first slot's Principled BSDF values (on a material of the node's own, unless not ``own``)."""
+    material = ensure_material(obj, own)
     bsdf = _principled(material)
     inputs = bsdf.inputs
     if params.base_color is not None:

@@ -7,7 +7,7 @@ from mathutils import Matrix, Quaternion
 
 from protocols import Conflict, InvalidArgument, NotFound, Transform
 
-from ._ids import SOURCE_KEY, uuid_of
+from ._ids import SOURCE_KEY, UUID_KEY, uuid_of
 
 DECIMALS = 5
 
@@ -109,35 +109,83 @@ def parent_of(obj: bpy.types.Object) -> tuple[str | None, str | None]:
     return uuid_of(obj.parent), bone
 
 
-def deletion_set(root: bpy.types.Object, nodes: list[bpy.types.Object]) -> list[bpy.types.Object]:
+class Family:
+    """Children and asset parts of every object, read once: ``obj.children`` scans the whole scene."""
+
+    def __init__(self, objects) -> None:
+        self.children: dict[int, list[bpy.types.Object]] = {}  # by the parent's session_uid
+        self.parts: dict[str, list[bpy.types.Object]] = {}  # by the asset node's uuid
+        self.cameras: list[bpy.types.Object] = []
+        self.collections: dict[int, list[bpy.types.Collection]] = {}  # by the object's session_uid
+        for collection in (*bpy.data.collections, *(scene.collection for scene in bpy.data.scenes)):
+            for member in collection.objects:
+                self.collections.setdefault(member.session_uid, []).append(collection)
+        for obj in objects:
+            if obj.parent is not None:
+                self.children.setdefault(obj.parent.session_uid, []).append(obj)
+            if obj.type == "CAMERA":
+                self.cameras.append(obj)
+            source = obj.get(SOURCE_KEY)
+            if isinstance(source, str):
+                self.parts.setdefault(source, []).append(obj)
+
+
+def deletion_set(root: bpy.types.Object, family: Family) -> list[bpy.types.Object]:
     """``root``, its subtree, and (for assets) every part of the import, with their subtrees."""
-    doomed: dict[str, bpy.types.Object] = {}
+    doomed: dict[int, bpy.types.Object] = {}
     pending = [root]
     while pending:
         obj = pending.pop()
-        if obj.name in doomed:
+        if obj.session_uid in doomed:
             continue
-        doomed[obj.name] = obj
-        pending.extend(obj.children)
+        doomed[obj.session_uid] = obj
+        pending.extend(family.children.get(obj.session_uid, ()))
         uuid = uuid_of(obj)
         if uuid is not None:
-            pending.extend(n for n in nodes if n.get(SOURCE_KEY) == uuid)
+            pending.extend(family.parts.get(uuid, ()))
     return list(doomed.values())
 
 
 def remove_objects(objects: list[bpy.types.Object]) -> None:
-    """Delete objects and the object data nothing else uses."""
-    data = [o.data for o in objects if o.data is not None]
-    for obj in objects:
-        bpy.data.objects.remove(obj, do_unlink=True)
-    for block in data:
-        if block.users == 0:
-            _remove_data(block)
+    """Delete objects, then the object data and materials nothing else uses (one pass each)."""
+    if not objects:
+        return
+    data = {o.data for o in objects if o.data is not None}
+    bpy.data.batch_remove(objects)
+    orphans = [block for block in data if block.users == 0]
+    materials = {m for block in orphans for m in getattr(block, "materials", ()) if m is not None}
+    if orphans:
+        bpy.data.batch_remove(orphans)
+    unused = [m for m in materials if m.users == 0]
+    if unused:
+        bpy.data.batch_remove(unused)
 
 
-def _remove_data(block: bpy.types.ID) -> None:
-    for name in ("meshes", "cameras", "lights", "armatures", "curves"):
-        collection = getattr(bpy.data, name)
-        if collection.get(block.name) == block:
-            collection.remove(block)
-            return
+class Reaper:
+    """Deleted objects, already out of the scene, freed a few at a time when the stage is idle.
+
+    Blender's ID removal costs time in proportion to everything else in the file, so freeing
+    10k objects at once stalls for tens of seconds; unlinking them (the delete itself) is cheap.
+    """
+
+    CHUNK = 32
+
+    def __init__(self) -> None:
+        self._pending: list[bpy.types.Object] = []
+
+    def retire(self, objects: list[bpy.types.Object]) -> None:
+        for obj in objects:
+            for key in (UUID_KEY, SOURCE_KEY):
+                if key in obj:
+                    del obj[key]  # a retired object is no node, whatever finds it
+        self._pending.extend(objects)
+
+    def reap(self) -> bool:
+        """Free one chunk; True while more are waiting."""
+        chunk, self._pending = self._pending[: self.CHUNK], self._pending[self.CHUNK :]
+        remove_objects(chunk)
+        return bool(self._pending)
+
+    def forget(self) -> None:
+        """Blender freed everything (a reset or a file load): nothing is left to reap."""
+        self._pending = []

@@ -12,6 +12,7 @@ from engine_server._asset_store import AssetStore
 from protocols import (
     AssetRef,
     Batch,
+    DeleteNode,
     InvalidArgument,
     NodeState,
     Optics,
@@ -24,6 +25,7 @@ from renderers import OpticsTable, default_optics
 from . import _optics, _settings, _state
 from ._commands import HANDLERS, Context
 from ._ids import Index
+from ._objects import Reaper
 from ._undo import Undo
 
 
@@ -34,10 +36,12 @@ class Stage:
         self.assets = assets
         self.optics_table = optics or default_optics()
         self._index = Index()
+        self._reaper = Reaper()
         self._fetch: Callable[[str], bytes] | None = None
 
     def reset(self) -> None:
         """An empty scene with the stage's render defaults."""
+        self._reaper.forget()
         bpy.ops.wm.read_factory_settings(use_empty=True)
         _settings.render_defaults()
         self._index.rebuild()
@@ -48,10 +52,12 @@ class Stage:
         On error the scene is rolled back to exactly how it was and the ProtocolError raised.
         """
         undo = Undo()
-        ctx = Context(self._index, self.assets.put_path, self._blob_path, undo, self.optics_table)
+        ctx = Context(
+            self._index, self.assets.put_path, self._blob_path, undo, self.optics_table, self._reaper
+        )
         try:
             if isinstance(command, Batch):
-                resolved, touched = [], []
+                resolved, touched = [], {}
                 for i, sub in enumerate(command.commands):
                     try:
                         done, nodes = self._apply_one(ctx, sub)
@@ -60,7 +66,7 @@ class Stage:
                         exc.args = (exc.message,)
                         raise
                     resolved.append(done)
-                    touched.extend(n for n in nodes if n not in touched)
+                    touched.update(dict.fromkeys(nodes))
                 result = Batch(commands=tuple(resolved)), tuple(touched)
             else:
                 result = self._apply_one(ctx, command)
@@ -69,6 +75,10 @@ class Stage:
             raise
         undo.commit()
         return result
+
+    def idle(self) -> bool:
+        """A little housekeeping between commands (freeing deleted objects); True while more is left."""
+        return self._reaper.reap()
 
     def node_state(self, ref: str) -> NodeState:
         return _state.dump(self._index.resolve(ref))
@@ -113,11 +123,14 @@ class Stage:
 
     def load(self, path: Path) -> None:
         """Open a .blend snapshot written by ``save``; UUIDs come back from the objects."""
+        self._reaper.forget()
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
         self._index.rebuild()
 
     def _apply_one(self, ctx: Context, command) -> tuple[object, tuple[str, ...]]:
         handler = HANDLERS.get(type(command))
+        if not isinstance(command, DeleteNode):
+            ctx.changed()
         if handler is None:
             raise InvalidArgument(f"{type(command).__name__} is not a stage command", field="type")
         return handler(ctx, command)

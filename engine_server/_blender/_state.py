@@ -88,7 +88,7 @@ def create(
     if kind == "mesh":
         obj = new_object(name, _mesh.build_mesh(name, mesh))
         store_spec(obj, _mesh.spec_to_dict(mesh))
-        _material.apply_material(obj, _material.default_params())
+        _material.use_shared_default(obj)
     elif kind == "camera":
         obj = new_object(name, bpy.data.cameras.new(name))
     elif kind == "light":
@@ -126,7 +126,7 @@ def restore(index: Index, obj: bpy.types.Object, state: NodeState, *, focus: boo
     set_parent(obj, parent, state.parent_bone)
     t = state.transform
     apply_transform(obj, t.location, t.rotation, t.scale)
-    if state.material is not None:
+    if state.material is not None and state.material != _material.read_material(obj):
         _material.apply_material(obj, state.material)
     if state.camera is not None:
         camera = state.camera if focus else _camera.without_target(state.camera)
