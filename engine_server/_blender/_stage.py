@@ -26,6 +26,7 @@ from . import _optics, _settings, _state
 from ._commands import HANDLERS, Context
 from ._ids import Index
 from ._objects import Reaper
+from ._storable import check_storable
 from ._undo import Undo
 
 
@@ -70,6 +71,7 @@ class Stage:
                 result = Batch(commands=tuple(resolved)), tuple(touched)
             else:
                 result = self._apply_one(ctx, command)
+            check_storable(*result, self._index)
         except BaseException:
             undo.rollback()
             raise
