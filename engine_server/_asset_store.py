@@ -75,6 +75,10 @@ class AssetStore:
             raise NotFound(f"no asset {sha256} in the store", field="sha256")
         return blob
 
+    def converted_path(self, sha256: str, fmt: str) -> Path:
+        """Where the stage keeps its own .blend conversion of a stored asset (see ``_convert``)."""
+        return self.directory / "converted" / f"{sha256}.{fmt}.blend"
+
     def read(self, sha256: str) -> bytes:
         return self.path_of(sha256).read_bytes()
 

@@ -127,9 +127,12 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     if control.error is not None:
         raise control.error
     if service.seq == journal.last_seq and service.seq > service.snapshot_seq:
-        service.save_snapshot()
-        snapshots.commit(service.seq)
-        journal.rotate(service.seq)
+        try:
+            service.save_snapshot()
+            snapshots.commit(service.seq)
+            journal.rotate(snapshots.oldest_seq())
+        except (OSError, RuntimeError, StagecraftError) as exc:
+            logger.error("no snapshot at shutdown (%s); the journal holds every change", exc)
     journal.close()
     lock.close()
     logger.info("stage stopped at seq %d", service.seq)

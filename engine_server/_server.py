@@ -38,6 +38,7 @@ from protocols import (
     ProtocolError,
     PutAsset,
     ServerInfo,
+    StagecraftError,
     decode,
     encode,
     unpack_header,
@@ -231,8 +232,15 @@ class StageServer:
                 await trio.to_thread.run_sync(self._commit_snapshot, snapshot_seq)
 
     def _commit_snapshot(self, seq: int) -> None:
-        self.snapshots.commit(seq)
-        self.journal.rotate(seq)
+        """Publish the snapshot written at ``seq``; keep the journal back to the oldest one held."""
+        try:
+            self.snapshots.commit(seq)
+        except (OSError, StagecraftError) as exc:
+            logger.error(
+                "snapshot at seq %d could not be committed (%s); the journal keeps everything", seq, exc
+            )
+            return
+        self.journal.rotate(self.snapshots.oldest_seq())
         logger.info("snapshot committed at seq %d", seq)
 
     async def _answer_here(self, commands: TrioSocket, request: Request) -> None:

@@ -22,6 +22,7 @@ from protocols import (
     GetOptics,
     GetSnapshot,
     GetTree,
+    ProtocolError,
     Snapshot,
     Tree,
     UnknownCommand,
@@ -30,6 +31,7 @@ from protocols import (
 )
 
 from ._blender import Stage
+from ._journal import JournalError
 from ._snapshots import SnapshotStore
 
 logger = logging.getLogger("stagecraft.stage")
@@ -65,25 +67,41 @@ class StageService:
         self.snapshot_every = snapshot_every
         self.seq = 0
         self.snapshot_seq = 0
+        self._retry_snapshot_at = 0
 
     def restore(self) -> int:
-        """Load the newest snapshot (or an empty scene); returns the seq it holds."""
-        latest = self.snapshots.latest()
-        if latest is None:
-            self.stage.reset()
-        else:
-            self.seq, path = latest
-            self.snapshot_seq = self.seq
-            self.stage.load(path)
+        """Load the newest usable snapshot (or an empty scene); returns the seq it holds.
+
+        A snapshot that fails its checksum or does not load is passed over, with a log line, for
+        the one before it: the journal is kept back to the oldest snapshot held.
+        """
+        for seq, path in self.snapshots.usable():
+            try:
+                self.stage.load(path)
+            except RuntimeError as exc:  # Blender could not read it
+                logger.error("snapshot %s does not load (%s); trying the one before it", path.name, exc)
+                continue
+            self.seq = self.snapshot_seq = seq
+            return seq
+        self.stage.reset()
         return self.seq
 
     def replay(self, events: Iterable[Event]) -> int:
-        """Re-apply journaled events in order (at start-up); returns how many."""
+        """Re-apply journaled events in order (at start-up), through the same code as the first apply.
+
+        Every journaled command passed the storable check when it was first applied, so replay
+        does not fail; if a record still does (a bug), it is logged and skipped so that the
+        stage starts with everything else. Returns how many were replayed.
+        """
         count = 0
         for event in events:
             if event.seq != self.seq + 1:
-                raise RuntimeError(f"journal jumps from seq {self.seq} to {event.seq}")
-            self.stage.apply(event.command)
+                raise JournalError(f"the journal jumps from seq {self.seq} to {event.seq}")
+            try:
+                self.stage.apply(event.command)
+            except ProtocolError as exc:
+                logger.error("journal record %d (%s) does not replay and is skipped: %s", event.seq,
+                             event.command.TYPE, exc.message)  # fmt: skip
             self.seq = event.seq
             count += 1
         return count
@@ -114,9 +132,24 @@ class StageService:
         event = Event(seq=self.seq, command=resolved, session=envelope.session, request=envelope.msg_id)
         parts = encode(Envelope(body=event, session="stage"))
         snapshot_seq = None
-        if self.seq - self.snapshot_seq >= self.snapshot_every:
-            snapshot_seq = self.save_snapshot()
+        if self.seq - self.snapshot_seq >= self.snapshot_every and self.seq >= self._retry_snapshot_at:
+            snapshot_seq = self._try_snapshot()
         return Outcome(Applied(seq=self.seq, nodes=touched), self.seq, parts, snapshot_seq)
+
+    def _try_snapshot(self) -> int | None:
+        """Save a snapshot; a failure is logged and retried later, never the command's failure."""
+        try:
+            return self.save_snapshot()
+        except (OSError, RuntimeError) as exc:
+            self._retry_snapshot_at = self.seq + max(1, self.snapshot_every // 10)
+            logger.error(
+                "snapshot at seq %d could not be written (%s); commands are still journaled, "
+                "trying again at seq %d",
+                self.seq,
+                exc,
+                self._retry_snapshot_at,
+            )
+            return None
 
     def save_snapshot(self) -> int:
         """Write the scene as a pending snapshot at the current seq; the core commits it."""

@@ -167,3 +167,59 @@ def test_save_load_keeps_asset_uuids(stage, tmp_path):
     stage.reset()
     stage.load(tmp_path / "s.blend")
     assert state_of(stage) == before
+
+
+def _gltf_with_uri(uri: str) -> str:
+    document = json.loads(_gltf())
+    document["buffers"][0]["uri"] = uri
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "names"),
+    [
+        ("abs.gltf", _gltf_with_uri("/etc/passwd"), "glTF buffer URI '/etc/passwd'"),
+        ("rel.gltf", _gltf_with_uri("../../outside.bin"), "glTF buffer URI '../../outside.bin'"),
+        ("mtl.obj", "mtllib /etc/hosts.mtl\n" + OBJ, "OBJ mtllib '/etc/hosts.mtl'"),
+        ("ref.usda", '#usda 1.0\ndef Xform "A" (references = @/etc/hosts@) {}\n', "USD asset path '/etc/hosts'"),
+    ],
+)
+def test_external_references_outside_the_roots_are_refused(stage, asset_dir, filename, content, names):
+    (asset_dir / filename).write_text(content)
+    with pytest.raises(InvalidArgument, match="points outside the stage's asset roots") as refused:
+        stage.apply(CreateNode(kind="asset", name="A", asset=AssetRef(path=filename)))
+    assert names in refused.value.message
+    assert stage.snapshot_nodes() == ()
+
+
+def test_a_reference_inside_an_asset_root_is_followed(stage, asset_dir):
+    positions = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
+    (asset_dir / "tri.bin").write_bytes(positions)
+    (asset_dir / "inside.gltf").write_text(_gltf_with_uri(str(asset_dir / "tri.bin")))
+    _, touched = stage.apply(CreateNode(kind="asset", name="A", asset=AssetRef(path="inside.gltf")))
+    assert len(touched) == 3  # the asset node, Holder, Tri
+
+
+def test_damaged_blend_files_never_reach_the_stage(stage, asset_dir, tmp_path):
+    """Bit flips through a .blend: each import either works or is an error; the stage is untouched."""
+    stage.apply(CreateNode(kind="empty", name="Keep"))
+    before = state_of(stage)
+    original = (asset_dir / "box.blend").read_bytes()
+    outcomes = []
+    for i, offset in enumerate(range(200, len(original), max(1, len(original) // 6))):
+        damaged = bytearray(original)
+        damaged[offset] ^= 0x40
+        sha = stage.assets.put_bytes(bytes(damaged))
+        try:
+            _, touched = stage.apply(
+                CreateNode(kind="asset", name=f"D{i}", asset=AssetRef(sha256=sha, format="blend"))
+            )
+        except InvalidArgument as exc:
+            assert "could not be imported as blend" in exc.message
+            outcomes.append("refused")
+            assert state_of(stage) == before
+        else:
+            outcomes.append("imported")
+            stage.apply(DeleteNode(node=touched[0]))
+    assert len(outcomes) >= 5
+    assert state_of(stage)[1][0].name == "Keep"

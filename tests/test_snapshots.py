@@ -37,8 +37,10 @@ def test_commit_publishes_and_latest_finds_it(tmp_path: Path) -> None:
 def test_only_the_two_newest_are_kept(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     paths = [save(store, seq) for seq in (5, 9, 100, 1000)]
-    assert sorted(tmp_path.iterdir()) == paths[2:]
+    assert sorted(tmp_path.glob("*.blend")) == paths[2:]
+    assert sorted(p.stem for p in tmp_path.glob("*.manifest")) == [p.stem for p in paths[2:]]
     assert store.latest() == (1000, paths[3])
+    assert store.oldest_seq() == 100
     assert paths[3].read_bytes() == BLEND + b"1000"
 
 
@@ -47,10 +49,32 @@ def test_a_half_written_snapshot_is_ignored_and_cleaned_up(tmp_path: Path) -> No
     good = save(store, 10)
     store.reserve(20).write_bytes(BLEND[:5])
     (tmp_path / f"snapshot-{30:020d}.partial.blend@").write_bytes(b"BLEN")  # Blender's own temp
+    (tmp_path / f".snapshot-{30:020d}.partial.tmp77.blend@").write_bytes(b"BLEN")  # a save's temp
+    (tmp_path / f"snapshot-{40:020d}.manifest").write_text("{}")  # a manifest without its .blend
     assert store.latest() == (10, good)
     reopened = SnapshotStore(tmp_path)
     assert reopened.latest() == (10, good)
-    assert list(tmp_path.iterdir()) == [good]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [good.name, good.with_suffix(".manifest").name]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[:-1]), id="truncated"),
+        pytest.param(
+            lambda p: p.write_bytes(bytes([p.read_bytes()[0] ^ 1]) + p.read_bytes()[1:]), id="bit-flip"
+        ),
+        pytest.param(lambda p: p.with_suffix(".manifest").unlink(), id="no-manifest"),
+        pytest.param(lambda p: p.with_suffix(".manifest").write_text("not json"), id="bad-manifest"),
+    ],
+)
+def test_a_damaged_newest_snapshot_falls_back_to_the_previous(tmp_path: Path, damage, caplog) -> None:
+    store = SnapshotStore(tmp_path)
+    older = save(store, 10)
+    newest = save(store, 20)
+    damage(newest)
+    assert SnapshotStore(tmp_path).latest() == (10, older)
+    assert f"snapshot {newest.name} is damaged" in caplog.text
 
 
 def test_same_seq_again_replaces_it(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from renderers import OpticsTable
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._ids import Index, uuid_of
 from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
-from ._state import BlobPath, create
+from ._state import ImportPath, create
 from ._undo import Undo, guard_material, guard_props
 
 _TRANSFORM = ("rotation_mode", "location", "rotation_quaternion", "scale")
@@ -65,7 +65,7 @@ _LIGHT = (
 class Context:
     index: Index
     store_path: Callable[[str], str]  # asset path -> sha256, stored
-    blob_path: BlobPath
+    import_path: ImportPath
     undo: Undo
     optics: OpticsTable
     reaper: Reaper
@@ -109,7 +109,7 @@ def create_node(ctx: Context, cmd: CreateNode):
     )
     ctx.undo.on_undo(lambda: _delete_created(ctx.index, uuid))
     created = create(
-        ctx.index, ctx.blob_path, uuid=uuid, name=cmd.name, kind=cmd.kind, mesh=cmd.mesh,
+        ctx.index, ctx.import_path, uuid=uuid, name=cmd.name, kind=cmd.kind, mesh=cmd.mesh,
         armature=armature, asset=asset,
     )  # fmt: skip
     obj = created[0]
@@ -282,7 +282,7 @@ HANDLERS = {
 def _resolve_asset(ctx: Context, ref: AssetRef) -> AssetRef:
     """A path reference stored in the asset store, as ``AssetRef(sha256, format)``."""
     if ref.path is None:
-        ctx.blob_path(ref)  # NotFound now if the store lacks it
+        ctx.import_path(ref)  # NotFound now if the store lacks it
         return ref
     fmt = ref.format or _assets.format_of(ref.path)
     return AssetRef(sha256=ctx.store_path(ref.path), format=fmt)

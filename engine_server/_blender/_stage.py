@@ -24,6 +24,7 @@ from renderers import OpticsTable, default_optics
 
 from . import _optics, _settings, _state
 from ._commands import HANDLERS, Context
+from ._convert import convert
 from ._ids import Index
 from ._objects import Reaper
 from ._storable import check_storable
@@ -54,7 +55,7 @@ class Stage:
         """
         undo = Undo()
         ctx = Context(
-            self._index, self.assets.put_path, self._blob_path, undo, self.optics_table, self._reaper
+            self._index, self.assets.put_path, self._import_path, undo, self.optics_table, self._reaper
         )
         try:
             if isinstance(command, Batch):
@@ -108,7 +109,7 @@ class Stage:
         )
         self._fetch = fetch_asset
         try:
-            _state.recreate(self._index, self._blob_path, nodes)
+            _state.recreate(self._index, self._import_path, nodes)
         finally:
             self._fetch = None
         if settings.active_camera is not None:
@@ -137,9 +138,13 @@ class Stage:
             raise InvalidArgument(f"{type(command).__name__} is not a stage command", field="type")
         return handler(ctx, command)
 
-    def _blob_path(self, ref: AssetRef) -> Path:
+    def _import_path(self, ref: AssetRef) -> Path:
+        """The stage's own .blend conversion of asset ``ref`` (converted once, in a subprocess)."""
         if ref.sha256 not in self.assets and self._fetch is not None:
             stored = self.assets.put_bytes(self._fetch(ref.sha256))
             if stored != ref.sha256:
                 raise InvalidArgument(f"fetched asset does not hash to {ref.sha256}", field="asset.sha256")
-        return self.assets.path_of(ref.sha256)
+        blob = self.assets.path_of(ref.sha256)
+        return convert(
+            blob, ref.format, self.assets.converted_path(ref.sha256, ref.format), self.assets.roots
+        )

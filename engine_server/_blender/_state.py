@@ -13,7 +13,7 @@ from . import _animation, _armature, _assets, _camera, _light, _material, _mesh
 from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, store_spec, tag, uuid_of
 from ._objects import apply_transform, new_object, parent_of, read_transform, remove_objects, set_parent
 
-BlobPath = Callable[[AssetRef], Path]
+ImportPath = Callable[[AssetRef], Path]  # an asset -> the .blend its import appends
 
 
 def dump(obj: bpy.types.Object) -> NodeState:
@@ -75,7 +75,7 @@ def ordered(objects: Iterable[bpy.types.Object]) -> list[bpy.types.Object]:
 
 def create(
     index: Index,
-    blob_path: BlobPath,
+    import_path: ImportPath,
     *,
     uuid: str,
     name: str,
@@ -104,7 +104,7 @@ def create(
     if kind == "asset":
         store_spec(obj, _assets.ref_to_dict(asset))
         try:
-            created += _assets.import_asset(obj, uuid, blob_path(asset), asset.format)
+            created += _assets.import_asset(obj, uuid, import_path(asset))
         except BaseException:
             remove_objects([obj])
             raise
@@ -142,7 +142,7 @@ def restore(index: Index, obj: bpy.types.Object, state: NodeState, *, focus: boo
     _animation.write_curves(obj, state.animation)
 
 
-def recreate(index: Index, blob_path: BlobPath, states: Iterable[NodeState]) -> list[str]:
+def recreate(index: Index, import_path: ImportPath, states: Iterable[NodeState]) -> list[str]:
     """Create nodes from states (parents and assets first); returns their UUIDs."""
     states = list(states)
     wanted = {s.uuid for s in states}
@@ -156,7 +156,7 @@ def recreate(index: Index, blob_path: BlobPath, states: Iterable[NodeState]) -> 
             if not deps <= done:
                 later.append(state)
                 continue
-            _recreate_one(index, blob_path, state, wanted)
+            _recreate_one(index, import_path, state, wanted)
             done.add(state.uuid)
         if len(later) == len(pending):
             raise InvalidArgument("snapshot nodes form a parent cycle or name a missing asset", field="nodes")
@@ -168,11 +168,11 @@ def recreate(index: Index, blob_path: BlobPath, states: Iterable[NodeState]) -> 
     return [s.uuid for s in states]
 
 
-def _recreate_one(index: Index, blob_path: BlobPath, state: NodeState, wanted: set[str]) -> None:
+def _recreate_one(index: Index, import_path: ImportPath, state: NodeState, wanted: set[str]) -> None:
     if state.source is None:
         created = create(
             index,
-            blob_path,
+            import_path,
             uuid=state.uuid,
             name=state.name,
             kind=state.kind,
