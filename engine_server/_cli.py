@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         "--web-port", type=int, help="serve the web stage (page + WebRTC video) on this port, 0 for any"
     )
     serve.add_argument("--render-workers", type=int, default=1, help="render processes for the web stage")
+    serve.add_argument(
+        "--web-origin",
+        action="append",
+        default=[],
+        help="another page origin allowed to use the web stage (e.g. https://stage.example); repeatable",
+    )
     serve.set_defaults(run=_serve)
 
     worker = commands.add_parser("render-worker", help="render views of a stage for the web stage")
@@ -178,7 +184,7 @@ def _web_companions(args: argparse.Namespace) -> tuple:
         return ()
     from ._web import web_companion
 
-    return (web_companion(args.web_port, args.host, args.render_workers),)
+    return (web_companion(args.web_port, args.host, args.render_workers, tuple(args.web_origin)),)
 
 
 def _cmd(args: argparse.Namespace) -> int:

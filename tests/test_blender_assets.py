@@ -181,7 +181,11 @@ def _gltf_with_uri(uri: str) -> str:
         ("abs.gltf", _gltf_with_uri("/etc/passwd"), "glTF buffer URI '/etc/passwd'"),
         ("rel.gltf", _gltf_with_uri("../../outside.bin"), "glTF buffer URI '../../outside.bin'"),
         ("mtl.obj", "mtllib /etc/hosts.mtl\n" + OBJ, "OBJ mtllib '/etc/hosts.mtl'"),
-        ("ref.usda", '#usda 1.0\ndef Xform "A" (references = @/etc/hosts@) {}\n', "USD asset path '/etc/hosts'"),
+        (
+            "ref.usda",
+            '#usda 1.0\ndef Xform "A" (references = @/etc/hosts@) {}\n',
+            "USD asset path '/etc/hosts'",
+        ),
     ],
 )
 def test_external_references_outside_the_roots_are_refused(stage, asset_dir, filename, content, names):

@@ -13,6 +13,8 @@ import h11
 import trio
 import trio_websocket
 
+from ._access import WebAccess
+
 logger = logging.getLogger("stagecraft.web")
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
@@ -60,9 +62,12 @@ class _Replay(trio.abc.Stream):
 class HttpServer:
     """Serves the files in ``engine_server/web/`` and the JSON documents in ``documents``."""
 
-    def __init__(self, documents: dict[str, JsonSource], on_websocket: WebSocketHandler) -> None:
+    def __init__(
+        self, documents: dict[str, JsonSource], on_websocket: WebSocketHandler, access: WebAccess
+    ) -> None:
         self.documents = documents
         self.on_websocket = on_websocket
+        self.access = access
 
     async def handle(self, stream: trio.SocketStream) -> None:
         async with stream:
@@ -70,7 +75,7 @@ class HttpServer:
             if head is None:
                 return
             if _is_upgrade(head):
-                await self._websocket(_Replay(stream, head))
+                await self._websocket(_Replay(stream, head), _head_fields(head))
                 return
             connection = h11.Connection(h11.SERVER)
             connection.receive_data(head)
@@ -80,6 +85,10 @@ class HttpServer:
                 await _respond(stream, connection, 400, "text/plain", f"bad request: {exc}\n".encode())
                 return
             if not isinstance(request, h11.Request):
+                return
+            refused = self.access.refuse_host(_host(request))
+            if refused is not None:
+                await _respond(stream, connection, 403, "text/plain", f"{refused}\n".encode())
                 return
             status, kind, body = self._route(request, _host(request))
             await _respond(stream, connection, status, kind, body if request.method != b"HEAD" else b"")
@@ -101,13 +110,18 @@ class HttpServer:
             )
         return 404, "text/plain", f"no such page: {path}\n".encode()
 
-    async def _websocket(self, stream: _Replay) -> None:
+    async def _websocket(self, stream: _Replay, fields: dict[str, str]) -> None:
         async with trio.open_nursery() as nursery:
             request = await trio_websocket.wrap_server_stream(
                 nursery, stream, max_message_size=MAX_WS_MESSAGE_BYTES
             )
             if request.path.split("?", 1)[0] != WS_PATH:
                 await request.reject(404, body=b"WebSocket path is /ws\n")
+                return
+            refused = self.access.refuse_websocket(fields.get("host", ""), fields.get("origin"), request.path)
+            if refused is not None:
+                logger.warning("web stage refused a WebSocket: %s", refused)
+                await request.reject(403, body=f"{refused}\n".encode())
                 return
             socket = await request.accept()
             try:
@@ -135,6 +149,15 @@ def _host(request: h11.Request) -> str:
         if name == b"host":
             return value.decode("ascii", "replace")
     return "127.0.0.1"
+
+
+def _head_fields(head: bytes) -> dict[str, str]:
+    """The request head's header fields by lower-case name (the last of repeated ones)."""
+    fields = {}
+    for line in head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        fields[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    return fields
 
 
 def _is_upgrade(head: bytes) -> bool:

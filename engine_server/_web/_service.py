@@ -16,6 +16,7 @@ import zmq
 
 from protocols import AsyncStageClient, GetSnapshot, GetTree, open_stage_client, to_json
 
+from ._access import WebAccess
 from ._aio_bridge import AsyncioBridge, open_asyncio_bridge
 from ._http import WS_PATH, HttpServer
 from ._pool import WorkerPool
@@ -76,31 +77,38 @@ class WebStage:
         }
 
 
-def web_companion(port: int = 8080, host: str = "127.0.0.1", workers: int = DEFAULT_WORKERS):
-    """A ``ServerConfig.companions`` entry serving the web stage on ``host:port`` (0: any port)."""
+def web_companion(
+    port: int = 8080, host: str = "127.0.0.1", workers: int = DEFAULT_WORKERS, origins: tuple[str, ...] = ()
+):
+    """A ``ServerConfig.companions`` entry serving the web stage on ``host:port`` (0: any port).
+
+    ``origins`` are other page origins allowed to open its WebSocket; beyond loopback the page
+    address it reports carries the token every WebSocket must show (see ``_access``).
+    """
 
     async def web(endpoints, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         allow_loopback_candidates()
         async with open_stage_client(endpoints.commands) as client, open_asyncio_bridge() as bridge:
             pool = WorkerPool(endpoints.commands, workers, zmq.Context.instance())
             stage = WebStage(client, bridge, pool)
-            http = HttpServer(
-                {
-                    "/config.json": lambda host_header: {
-                        "ws": f"ws://{host_header}{WS_PATH}",
-                        "version": CONFIG_VERSION,
-                    },
-                    "/status.json": lambda _: stage.status(),
-                },
-                stage.on_websocket,
-            )
             async with trio.open_nursery() as nursery:
                 await nursery.start(pool.run)
                 listeners = await trio.open_tcp_listeners(port, host=host)
-                bound = listeners[0].socket.getsockname()[1]
+                access = WebAccess.for_listener(host, listeners[0].socket.getsockname()[1], origins)
+                http = HttpServer(
+                    {
+                        "/config.json": lambda host_header: {
+                            "ws": f"ws://{host_header}{WS_PATH}",
+                            "version": CONFIG_VERSION,
+                        },
+                        "/status.json": lambda _: stage.status(),
+                    },
+                    stage.on_websocket,
+                    access,
+                )
                 nursery.start_soon(trio.serve_listeners, http.handle, listeners)
                 nursery.start_soon(stage.forward_events)
-                logger.info("web stage on http://%s:%d/ with %d render worker(s)", host, bound, workers)
-                task_status.started({"web": f"http://{host}:{bound}/"})
+                logger.info("web stage on %s with %d render worker(s)", access.page_address(), workers)
+                task_status.started({"web": access.page_address()})
 
     return web

@@ -53,6 +53,9 @@ export class StageConnection {
   }
 
   openSocket(url) {
+    // beyond loopback the stage's address carries a token (/?token=…); the WebSocket must show it
+    const token = new URLSearchParams(location.search).get("token");
+    if (token) url += `?token=${encodeURIComponent(token)}`;
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ type: "hello" }));
