@@ -341,7 +341,8 @@ def _scan(segment: _Segment, *, is_last: bool) -> None:
         except FrameError as exc:
             if not is_last:
                 raise JournalCorrupt(segment.path, offset, f"{exc} in a sealed segment") from None
-            if _intact_record_after(data, offset + 1):
+            expected = segment.first_seq + len(segment.offsets)
+            if _intact_records_follow(data, offset + 1, expected):
                 raise JournalCorrupt(segment.path, offset, f"{exc}, and intact records follow") from None
             _log.warning(
                 "dropping a torn record at the end of %s: %d bytes from offset %d (%s)",
@@ -360,16 +361,32 @@ def _scan(segment: _Segment, *, is_last: bool) -> None:
     segment.size = offset
 
 
-def _intact_record_after(data: bytes, start: int) -> bool:
+def _intact_records_follow(data: bytes, start: int, expected_seq: int) -> bool:
+    """Whether an intact run of later records, with consecutive seqs, reaches the end of ``data``.
+
+    That is what a damaged record in the middle of a journal looks like. Bytes that merely look
+    like a record (a payload may carry a record's bytes, e.g. inside an array) do not end
+    exactly where the file ends in a consecutive run, so a torn tail holding them is still torn.
+    """
     position = data.find(MAGIC, start)
     while position != -1:
-        try:
-            decode_record(data, position)
-        except FrameError:
-            position = data.find(MAGIC, position + 1)
-        else:
+        if _run_to_end(data, position, expected_seq):
             return True
+        position = data.find(MAGIC, position + 1)
     return False
+
+
+def _run_to_end(data: bytes, offset: int, expected_seq: int) -> bool:
+    previous = None
+    while offset < len(data):
+        try:
+            record, offset = decode_record(data, offset)
+        except FrameError:
+            return False
+        if record.seq <= expected_seq or (previous is not None and record.seq != previous + 1):
+            return False
+        previous = record.seq
+    return previous is not None
 
 
 def _decode_all(path: Path, data: bytes, base: int) -> Iterator[JournalRecord]:

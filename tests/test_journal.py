@@ -393,3 +393,23 @@ def test_encode_validates() -> None:
         encode_record(MAX_SEQ + 1, b"")
     with pytest.raises(TypeError):
         encode_record(1, "text")  # type: ignore[arg-type]
+
+
+def test_a_torn_tail_carrying_a_forged_record_is_still_a_torn_tail(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A payload may hold a record's bytes (an array a client sent); cut short, it is a torn tail."""
+    write(tmp_path, 5)
+    forged = encode_record(6, b"forged")
+    journal, _ = open_journal(tmp_path)
+    journal.append(6, b"client data " + forged + b" and more client data")
+    journal.commit()
+    journal.close()
+    segment = only_segment(tmp_path)
+    whole = segment.read_bytes()
+    segment.write_bytes(whole[: len(whole) - 5])  # the crash cut the last record short
+    with caplog.at_level(logging.WARNING, logger="stagecraft.journal"):
+        journal, records = open_journal(tmp_path)
+    assert records == expected(1, 5)
+    assert "dropping a torn record" in caplog.text
+    journal.close()
