@@ -188,6 +188,13 @@ class Agent:
             except trio.TooSlowError:
                 logger.info("no answer from %s yet; registering again", self.endpoint)
                 continue
+            except ProtocolError as exc:
+                if exc.code != ErrorCode.CONFLICT:
+                    raise
+                # our previous connection (before a restart) still holds the name until it falls silent
+                logger.info("%s; registering again in %g s", exc.message, self.heartbeat_interval)
+                await trio.sleep(self.heartbeat_interval)
+                continue
             self.heartbeat_interval = registered.heartbeat_interval
             self._registered.set()
             logger.info("registered as %s", registered.agent)

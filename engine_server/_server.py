@@ -56,6 +56,9 @@ logger = logging.getLogger("stagecraft.server")
 
 SERVER_VERSION = "0.1.0"
 MAX_IN_FLIGHT = 4096
+# replies a client may leave unread before the stage drops more (it must not grow without end);
+# above MAX_IN_FLIGHT, so a client that pipelines and reads as it goes never reaches it
+MAX_UNREAD_REPLIES = 2 * MAX_IN_FLIGHT
 EVENT_TOPIC = b"event"
 
 
@@ -120,7 +123,7 @@ class StageServer:
         publisher = self.context.socket(zmq.PUB)
         try:
             router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            router.setsockopt(zmq.SNDHWM, 0)
+            router.setsockopt(zmq.SNDHWM, MAX_UNREAD_REPLIES)
             router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
             router.setsockopt(zmq.LINGER, 0)
             publisher.setsockopt(zmq.SNDHWM, 100_000)
@@ -133,7 +136,7 @@ class StageServer:
                 commands=_bind(router, host, command_port), events=_bind(publisher, host, event_port)
             )
             self.endpoints = endpoints
-            commands = TrioSocket(router)
+            commands = TrioSocket(router, drop_when_full=True)
             self._commands, self._publisher = commands, publisher
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -300,7 +303,11 @@ def _route(identity: bytes, delimiter: bool, frames: list[Any]) -> list[Any]:
 
 
 def _reply(body: Any, request: Envelope) -> list[Any]:
-    return encode(Envelope(body=body, session=request.session, parent=request.msg_id))
+    try:
+        return encode(Envelope(body=body, session=request.session, parent=request.msg_id))
+    except ProtocolError as exc:  # a reply too large to send: the error goes instead
+        error = Error(code=exc.code, message=f"the reply cannot be sent: {exc.message}")
+        return encode(Envelope(body=error, session=request.session, parent=request.msg_id))
 
 
 def _error_body(exc: BaseException, request: Envelope) -> Error:

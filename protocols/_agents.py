@@ -244,16 +244,22 @@ class AgentAck:
 
 @_frozen("submit_job")
 class SubmitJob:
-    """Queue a job of ``kind``; the reply is ``job_submitted``."""
+    """Queue a job of ``kind``; the reply is ``job_submitted``.
+
+    ``deadline_s``: seconds from now by which the job must have finished; past it the job fails
+    with code ``deadline`` (and its agent is told to cancel). None: no deadline.
+    """
 
     kind: str
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     max_attempts: int = 3
+    deadline_s: float | None = None
 
     def __post_init__(self) -> None:
         check_token("kind", self.kind)
         check_plain("params", self.params)
         check_range("max_attempts", self.max_attempts, 1, 100)
+        check_range("deadline_s", self.deadline_s, 0.0, 30 * 86400.0, low_open=True, unit=" s")
 
 
 @_frozen("job_submitted")
@@ -312,6 +318,7 @@ class Job:
     agent: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    deadline: float | None = None  # wall-clock time (Unix seconds) it must finish by
     result: dict[str, Any] | None = None
     arrays: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 

@@ -63,7 +63,14 @@ def encode(envelope: Envelope) -> list[Any]:
         "parent": envelope.parent,
         "body": to_wire(envelope.body, frames),
     }
-    return [msgpack.packb(header, use_bin_type=True), *frames.items]
+    parts = [msgpack.packb(header, use_bin_type=True), *frames.items]
+    total = sum(memoryview(p).nbytes for p in parts)
+    if total > MAX_MESSAGE_BYTES:  # a stage would drop the connection: say so before sending
+        raise TooLarge(
+            f"{envelope.type} message is {total} bytes; the limit is {MAX_MESSAGE_BYTES} "
+            "(store big files in the asset store, big results as assets)"
+        )
+    return parts
 
 
 def _no_ext(code: int, data: bytes) -> Any:

@@ -22,8 +22,13 @@ logger = logging.getLogger("stagecraft.zmq")
 class TrioSocket:
     """A ZeroMQ socket served by ``run()``; receive from ``inbox``, send with ``send_nowait``."""
 
-    def __init__(self, socket: zmq.Socket, *, inbox_size: int = 1024) -> None:
+    def __init__(self, socket: zmq.Socket, *, inbox_size: int = 1024, drop_when_full: bool = False) -> None:
+        """``drop_when_full``: for a ROUTER with ``ROUTER_MANDATORY``, a message to a peer whose
+        queue is full (it stopped reading) is dropped with a warning instead of holding up every
+        other peer's messages."""
         self.socket = socket
+        self.drop_when_full = drop_when_full
+        self.dropped = 0
         self._outbox: collections.deque[list[Any]] = collections.deque()
         self._inbox_send, self.inbox = trio.open_memory_channel[list[bytes]](inbox_size)
         self._waiting: trio.CancelScope | None = None
@@ -70,6 +75,13 @@ class TrioSocket:
         try:
             self.socket.send_multipart(parts, zmq.NOBLOCK, copy=False)
         except zmq.Again:
+            if self.drop_when_full:
+                self.dropped += 1
+                if self.dropped & (self.dropped - 1) == 0:  # 1st, 2nd, 4th … : a log line, not a flood
+                    logger.warning(
+                        "dropped a message to a peer that is not reading (%d so far)", self.dropped
+                    )
+                return True
             self._outbox.appendleft(parts)
             return False
         except zmq.ZMQError as exc:

@@ -250,3 +250,43 @@ def test_an_agent_renders_frames_of_the_stage_in_its_own_process(stage_factory, 
     assert rgb.shape == (36, 64, 3) and rgb.dtype == np.uint8 and rgb.std() > 5, "a real picture"
     assert depth.shape == (36, 64) and np.isfinite(depth).mean() > 0.5, "the set fills most of it"
     assert 1.0 < np.nanmin(np.where(np.isfinite(depth), depth, np.nan)) < 20.0
+
+
+def test_a_live_agents_name_cannot_be_taken_by_another_connection(stage, client):
+    with stage.client(timeout=10) as owner, stage.client(timeout=10) as thief:
+        owner.request(p.RegisterAgent(name="owner", kinds=("owned",)))
+        owner.request(p.Heartbeat())  # alive just now
+        with pytest.raises(p.Conflict, match="belongs to another connection that is still alive"):
+            thief.request(p.RegisterAgent(name="owner", kinds=("owned",)))
+        job_id = client.request(p.SubmitJob(kind="owned")).job_id
+        offer = owner.receive_raw().body
+        assert isinstance(offer, p.JobOffer) and offer.job_id == job_id  # the jobs still go to the owner
+        owner.request(p.JobAccept(job_id=job_id, attempt=1))
+        owner.request(p.JobResult(job_id=job_id, result={"ok": True}))
+    assert client.request(p.GetJob(job_id=job_id)).result == {"ok": True}
+
+
+def test_an_oversized_result_fails_the_job_with_a_clear_error(stage, client):
+    with stage.client(timeout=30) as agent:
+        agent.request(p.RegisterAgent(name="big", kinds=("big",)))
+        job_id = client.request(p.SubmitJob(kind="big")).job_id
+        assert agent.receive_raw().body.job_id == job_id
+        agent.request(p.JobAccept(job_id=job_id, attempt=1))
+        huge = {"pixels": np.zeros((17 << 20,), dtype=np.uint8)}
+        with pytest.raises(p.TooLarge, match="put big outputs in the asset store"):
+            agent.request(p.JobResult(job_id=job_id, arrays=huge))
+    job = client.request(p.GetJob(job_id=job_id))
+    assert (job.state, job.error_code) == ("failed", "too_large")
+
+
+def test_a_job_past_its_deadline_fails_and_its_agent_is_told_to_stop(stage, client, job_events):
+    with stage.client(timeout=30) as agent:
+        agent.request(p.RegisterAgent(name="late", kinds=("late",)))
+        job_id = client.request(p.SubmitJob(kind="late", deadline_s=0.5)).job_id
+        assert agent.receive_raw().body.job_id == job_id
+        agent.request(p.JobAccept(job_id=job_id, attempt=1))
+        assert job_events.until(job_id, _final)[-1].state == "failed"
+        cancel = agent.receive_raw().body
+        assert isinstance(cancel, p.CancelJob) and cancel.job_id == job_id
+    job = client.request(p.GetJob(job_id=job_id))
+    assert job.error_code == "deadline" and job.deadline is not None

@@ -7,7 +7,9 @@ the command endpoint; offers and cancels go back to the agent's ROUTER identity 
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ from protocols import (
     NotFound,
     RegisterAgent,
     SubmitJob,
+    TooLarge,
     encode,
 )
 from protocols._agents import AGENT_MESSAGES, FINAL_STATES, JOB_REQUESTS
@@ -49,6 +52,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("stagecraft.jobs")
 
 DEFAULT_HEARTBEAT_TIMEOUT = 10.0
+MAX_RESULT_BYTES = 16 << 20  # a job's result and arrays; bigger outputs go to the asset store
+
+
+def check_result_size(result: JobResult) -> None:
+    """Refuse a result too big to keep in the queue (it would hold up every other reply)."""
+    size = len(json.dumps(result.result)) + sum(a.nbytes for a in result.arrays.values())
+    if size > MAX_RESULT_BYTES:
+        raise TooLarge(
+            f"job result is {size} bytes; the limit is {MAX_RESULT_BYTES}: put big outputs in the "
+            "asset store (put_asset) and return their sha256"
+        )
 
 
 class JobService:
@@ -77,6 +91,7 @@ class JobService:
         try:
             while True:
                 await trio.sleep(self.heartbeat_timeout / 4)
+                self._expire()  # first: a job past its deadline fails even if its agent went silent too
                 for agent in self.agents.silent_since(trio.current_time() - self.heartbeat_timeout):
                     self._drop(agent, f"agent {agent.name} missed its heartbeats")
                 self._dispatch()
@@ -96,7 +111,7 @@ class JobService:
     def _handle(self, request: Request) -> Any:
         body = request.envelope.body
         if isinstance(body, SubmitJob):
-            job = self.store.submit(body.kind, body.params, body.max_attempts)
+            job = self.store.submit(body.kind, body.params, body.max_attempts, body.deadline_s)
             self._publish(job)
             return JobSubmitted(job_id=job.job_id)
         if isinstance(body, ListJobs):
@@ -123,6 +138,15 @@ class JobService:
                 self._publish(self.store.progress(job.job_id, body.fraction, body.stage))
         elif isinstance(body, JobResult | JobFailed):
             agent.jobs.discard(job.job_id)
+            if isinstance(body, JobResult):
+                try:
+                    check_result_size(body)
+                except TooLarge as exc:  # the job fails; the submitter learns why
+                    if job.state not in FINAL_STATES:
+                        self._publish(
+                            self.store.finish(job.job_id, "failed", error=("too_large", exc.message))
+                        )
+                    raise
             if job.state not in FINAL_STATES:  # the first report decides; duplicates are ignored
                 if isinstance(body, JobResult):
                     done = self.store.finish(job.job_id, "succeeded", result=body.result, arrays=body.arrays)
@@ -136,6 +160,14 @@ class JobService:
         return AgentAck(job_id=job.job_id)
 
     def _register(self, request: Request, body: RegisterAgent) -> AgentRegistered:
+        holder = self.agents.by_name(body.name)
+        live_since = trio.current_time() - self.heartbeat_timeout
+        if holder is not None and holder.identity != request.identity and holder.last_seen >= live_since:
+            raise Conflict(
+                f"agent name {body.name!r} belongs to another connection that is still alive; it is "
+                f"freed {self.heartbeat_timeout:g} s after that agent falls silent",
+                field="name",
+            )
         record = AgentRecord(
             name=body.name,
             identity=request.identity,
@@ -151,6 +183,18 @@ class JobService:
                 self._requeue(old, f"agent {old.name} registered again")
         logger.info("agent %s registered for %s", body.name, ", ".join(body.kinds))
         return AgentRegistered(agent=body.name, heartbeat_interval=self.heartbeat_timeout / 4)
+
+    def _expire(self) -> None:
+        """Fail the jobs past their deadline; their agents are told to stop."""
+        for job in self.store.overdue(time.time()):
+            failed = self.store.finish(
+                job.job_id,
+                "failed",
+                error=("deadline", f"the job did not finish by its deadline ({job.state})"),
+            )
+            self._publish(failed)
+            if job.state == "running" and job.agent is not None:
+                self._tell_cancel(job.agent, job.job_id)
 
     def _cancel(self, job_id: str) -> Job:
         job = self.store.get(job_id)

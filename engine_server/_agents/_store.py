@@ -40,14 +40,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_code TEXT,
     error_message TEXT,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    deadline REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, n);
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (state, kind, n);
+CREATE INDEX IF NOT EXISTS jobs_deadline ON jobs (deadline) WHERE deadline IS NOT NULL;
 """
 _SUMMARY = (
     "job_id, kind, state, params, attempt, max_attempts, created, updated, fraction, stage, agent, "
-    "error_code, error_message"
+    "error_code, error_message, deadline"
 )
 
 
@@ -58,6 +60,9 @@ class JobStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if columns and "deadline" not in columns:  # a queue made before job deadlines
+            self._db.execute("ALTER TABLE jobs ADD COLUMN deadline REAL")
         self._db.executescript(_SCHEMA)
         self.requeued_at_start = self._db.execute(
             "UPDATE jobs SET state = 'queued', agent = NULL, updated = ? WHERE state = 'running'",
@@ -67,15 +72,34 @@ class JobStore:
     def close(self) -> None:
         self._db.close()
 
-    def submit(self, kind: str, params: dict[str, Any], max_attempts: int) -> Job:
+    def submit(
+        self, kind: str, params: dict[str, Any], max_attempts: int, deadline_s: float | None = None
+    ) -> Job:
         now = time.time()
         job_id = uuid.uuid4().hex
         self._db.execute(
-            "INSERT INTO jobs (job_id, kind, params, state, max_attempts, created, updated) "
-            "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            (job_id, kind, json.dumps(params), max_attempts, now, now),
+            "INSERT INTO jobs (job_id, kind, params, state, max_attempts, created, updated, deadline) "
+            "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+            (
+                job_id,
+                kind,
+                json.dumps(params),
+                max_attempts,
+                now,
+                now,
+                None if deadline_s is None else now + deadline_s,
+            ),
         )
         return self.get(job_id)
+
+    def overdue(self, now: float) -> list[Job]:
+        """Unfinished jobs whose deadline has passed (an indexed look-up)."""
+        rows = self._db.execute(
+            f"SELECT {_SUMMARY} FROM jobs WHERE deadline IS NOT NULL AND deadline < ? "
+            "AND state IN ('queued', 'running')",
+            (now,),
+        )
+        return [_job(row, False) for row in rows]
 
     def get(self, job_id: str, *, full: bool = False) -> Job:
         columns = f"{_SUMMARY}, result, arrays" if full else _SUMMARY
@@ -169,11 +193,12 @@ def _job(row: tuple, full: bool) -> Job:
         agent,
         code,
         message,
-    ) = row[:13]
+        deadline,
+    ) = row[:14]
     result = arrays = None
     if full:
-        result = None if row[13] is None else json.loads(row[13])
-        arrays = _unpack_arrays(row[14]) if row[14] else None
+        result = None if row[14] is None else json.loads(row[14])
+        arrays = _unpack_arrays(row[15]) if row[15] else None
     return Job(
         job_id=job_id,
         kind=kind,
@@ -188,6 +213,7 @@ def _job(row: tuple, full: bool) -> Job:
         agent=agent,
         error_code=code,
         error_message=message,
+        deadline=deadline,
         result=result,
         arrays=arrays or {},
     )
