@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_name, check_range, check_ref, check_uuid
+from ._checks import check_name, check_range, check_ref, check_uuid, normalized_quaternion
 from ._codec import command
 from ._errors import InvalidArgument
 from ._optics import FrameShot, RackFocus, SetLens
@@ -109,8 +109,8 @@ class SetTransform:
         check_ref("node", self.node)
         if self.location is None and self.rotation is None and self.scale is None:
             raise InvalidArgument("set_transform needs location, rotation or scale", field="location")
-        if self.rotation is not None:
-            Transform(rotation=self.rotation)  # validates a non-zero quaternion
+        if self.rotation is not None:  # stored (and journaled) as a unit quaternion
+            object.__setattr__(self, "rotation", normalized_quaternion("rotation", self.rotation))
 
 
 @command("set_parent")
