@@ -92,9 +92,9 @@ def normalized_quaternion(field: str, q: tuple[float, float, float, float]) -> t
     if not 1e-100 < largest < 1e100:
         q = tuple(c / largest for c in q)
     norm = math.sqrt(sum(c * c for c in q))
-    if abs(norm - 1.0) < 1e-12:  # already a unit quaternion: unchanged, so normalising is idempotent
-        return tuple(float(c) for c in q)
-    return tuple(c / norm for c in q)
+    if abs(norm - 1.0) >= 1e-12:  # a unit quaternion stays as it is, so normalising is idempotent
+        q = tuple(c / norm for c in q)
+    return tuple(float(c) if abs(c) > 1e-30 else 0.0 for c in q)  # no float32 underflow left
 
 
 def check_float32_array(field: str, values: np.ndarray) -> None:

@@ -99,11 +99,18 @@ class StageClient:
     def _send_frames(self, frames: list[Any]) -> None:
         # a DEALER with no live peer (a stage that is down, a CURVE handshake it refused) blocks
         # on send: wait at most ``timeout`` for it to take the message
-        if not self._socket.poll(self.timeout * 1000, zmq.POLLOUT):
-            raise TimeoutError(
-                f"{self.endpoint} does not take messages (no stage there, or it refused our keys)"
-            )
-        self._socket.send_multipart(frames, zmq.NOBLOCK, copy=False)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._socket.poll(remaining * 1000, zmq.POLLOUT):
+                raise TimeoutError(
+                    f"{self.endpoint} does not take messages (no stage there, or it refused our keys)"
+                )
+            try:
+                self._socket.send_multipart(frames, zmq.NOBLOCK, copy=False)
+                return
+            except zmq.Again:  # the peer went away between poll and send (a refused handshake)
+                time.sleep(min(0.01, max(remaining, 0.0)))  # back off: poll may say writable again at once
 
     def receive(self, msg_id: str, timeout: float | None = None) -> Any:
         """The reply body to request ``msg_id``; raises its error or TimeoutError."""

@@ -79,6 +79,7 @@ def test_a_rebound_domain_gets_no_page(loopback_stage):
     request = urllib.request.Request(loopback_stage.web + "config.json", headers={"Host": "evil.example:80"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
+    refused.value.close()
     assert refused.value.code == 403
     with urllib.request.urlopen(loopback_stage.web + "config.json", timeout=10) as reply:
         assert reply.status == 200
