@@ -71,7 +71,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     assets = AssetStore(data_dir / "assets", roots=(*config.asset_roots, *roots))
     journal = Journal(data_dir / "journal")
     snapshots = SnapshotStore(data_dir / "snapshots")
-    stage = Stage(assets, default_optics().with_overrides(optics))
+    stage = Stage(assets, default_optics().with_overrides(optics), isolate_imports=True)
     service = StageService(stage, snapshots, snapshot_every=config.snapshot_every)
 
     started = time.perf_counter()

@@ -81,7 +81,7 @@ def asset_dir(tmp_path_factory):
 
 @pytest.fixture
 def stage(tmp_path, asset_dir):
-    stage = Stage(AssetStore(tmp_path / "store", roots=(asset_dir,)))
+    stage = Stage(AssetStore(tmp_path / "store", roots=(asset_dir,)), isolate_imports=True)
     stage.reset()
     return stage
 

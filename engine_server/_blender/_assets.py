@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,30 +54,35 @@ def ref_from_dict(data: dict) -> AssetRef:
     return AssetRef(sha256=data["sha256"], format=data["format"])
 
 
-def import_asset(root: bpy.types.Object, asset_uuid: str, converted: Path) -> list[bpy.types.Object]:
-    """Append the objects of ``converted`` (a .blend made by ``_convert``) as tagged parts under ``root``.
+def import_asset(root: bpy.types.Object, asset_uuid: str, source: Path, fmt: str) -> list[bpy.types.Object]:
+    """Import ``source`` as ``fmt``; the new objects become tagged parts under ``root``.
 
-    The file was written by the stage's own converter, never by a client. A file that does not
-    append raises InvalidArgument and leaves nothing behind.
+    On the stage server ``source`` is the stage's own .blend conversion of the file (see
+    ``_convert``), never a client's file. A file that does not import raises InvalidArgument and
+    leaves nothing behind.
     """
     before = _datablocks()
-    with _names_parked():
-        try:
-            _append_blend(converted)
-        except (RuntimeError, OSError) as exc:
-            _remove_new(before)
-            raise InvalidArgument(
-                f"asset could not be appended: {str(exc).strip()[:300]}", field="asset"
-            ) from None
-        parts = [o for o in bpy.data.objects if o.session_uid not in before["objects"]]
-        raw_names = [o.name for o in parts]
-        for i, obj in enumerate(parts):
-            obj.name = f"~stagecraft-import-{i}"
+    with tempfile.TemporaryDirectory(prefix="stagecraft-import-") as tmp:
+        link = Path(tmp) / f"asset.{fmt}"
+        link.symlink_to(source.resolve())
+        with _names_parked():
+            try:
+                run_importer(link, fmt)
+            except (RuntimeError, OSError) as exc:
+                _remove_new(before)
+                raise InvalidArgument(
+                    f"asset {source.name} could not be imported as {fmt}: {str(exc).strip()[:300]}",
+                    field="asset",
+                ) from None
+            parts = [o for o in bpy.data.objects if o.session_uid not in before["objects"]]
+            raw_names = [o.name for o in parts]
+            for i, obj in enumerate(parts):
+                obj.name = f"~stagecraft-import-{i}"
     for obj, raw in zip(parts, raw_names, strict=True):
         obj.name = raw
     if not parts:
         _remove_new(before)
-        raise InvalidArgument("asset contains no objects", field="asset")
+        raise InvalidArgument(f"asset {source.name} ({fmt}) contains no objects", field="asset")
     for obj, raw in zip(parts, raw_names, strict=True):
         tag(obj, part_uuid(asset_uuid, raw), kind_of(obj), source=asset_uuid)
         obj.rotation_mode = "QUATERNION"

@@ -34,8 +34,13 @@ from ._undo import Undo
 class Stage:
     """The one owner of the bpy scene; every method must run on the thread that imported bpy."""
 
-    def __init__(self, assets: AssetStore, optics: OpticsTable | None = None) -> None:
+    def __init__(
+        self, assets: AssetStore, optics: OpticsTable | None = None, *, isolate_imports: bool = False
+    ) -> None:
+        """``isolate_imports``: open asset files in a converter subprocess (the stage server, which
+        takes files from anyone); a replica imports blobs the server has already converted safely."""
         self.assets = assets
+        self.isolate_imports = isolate_imports
         self.optics_table = optics or default_optics()
         self._index = Index()
         self._reaper = Reaper()
@@ -138,13 +143,15 @@ class Stage:
             raise InvalidArgument(f"{type(command).__name__} is not a stage command", field="type")
         return handler(ctx, command)
 
-    def _import_path(self, ref: AssetRef) -> Path:
-        """The stage's own .blend conversion of asset ``ref`` (converted once, in a subprocess)."""
+    def _import_path(self, ref: AssetRef) -> tuple[Path, str]:
+        """The file an import of asset ``ref`` reads, and its format: with ``isolate_imports`` the
+        stage's own .blend conversion (made once, in a subprocess), else the blob itself."""
         if ref.sha256 not in self.assets and self._fetch is not None:
             stored = self.assets.put_bytes(self._fetch(ref.sha256))
             if stored != ref.sha256:
                 raise InvalidArgument(f"fetched asset does not hash to {ref.sha256}", field="asset.sha256")
         blob = self.assets.path_of(ref.sha256)
-        return convert(
-            blob, ref.format, self.assets.converted_path(ref.sha256, ref.format), self.assets.roots
-        )
+        if not self.isolate_imports:
+            return blob, ref.format
+        converted = self.assets.converted_path(ref.sha256, ref.format)
+        return convert(blob, ref.format, converted, self.assets.roots), "blend"

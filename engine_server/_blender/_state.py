@@ -13,7 +13,7 @@ from . import _animation, _armature, _assets, _camera, _light, _material, _mesh
 from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, store_spec, tag, uuid_of
 from ._objects import apply_transform, new_object, parent_of, read_transform, remove_objects, set_parent
 
-ImportPath = Callable[[AssetRef], Path]  # an asset -> the .blend its import appends
+ImportPath = Callable[[AssetRef], tuple[Path, str]]  # an asset -> the file its import reads, its format
 
 
 def dump(obj: bpy.types.Object) -> NodeState:
@@ -104,7 +104,7 @@ def create(
     if kind == "asset":
         store_spec(obj, _assets.ref_to_dict(asset))
         try:
-            created += _assets.import_asset(obj, uuid, import_path(asset))
+            created += _assets.import_asset(obj, uuid, *import_path(asset))
         except BaseException:
             remove_objects([obj])
             raise
