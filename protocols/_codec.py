@@ -274,6 +274,8 @@ def _decode_tagged(options: list[type] | None, value: Any, frames: Frames, path:
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise InvalidArgument(f"{path}: expected a map with a 'type' key", field=path)
     cls = _REGISTRY.get(value["type"])
+    if cls is not None and (cls in options if options is not None else _is_tagged(cls)):
+        return from_wire(cls, value, frames, path)
     allowed = options if options is not None else [c for c in _REGISTRY.values() if _is_tagged(c)]
     if cls is None or cls not in allowed:
         from ._errors import UnknownCommand
