@@ -53,7 +53,10 @@ def check_name(field: str, name: str | None) -> None:
             f"{MAX_NAME_LENGTH} bytes",
             field=field,
         )
-    hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
+    if name.isascii():  # the common case, and the only hidden ASCII characters are controls
+        hidden = next((c for c in name if c < " " or c == "\x7f"), None)
+    else:
+        hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
     if hidden is not None:
         raise InvalidArgument(
             f"{field} must not contain control, format (bidi, zero-width) or separator characters; "

@@ -139,28 +139,27 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
     """Build and validate ``cls`` from a decoded map; raises ProtocolError naming the field."""
     if not isinstance(data, dict):
         raise InvalidArgument(f"{path or cls.__name__}: expected a map", field=path or None)
-    hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields) - {"type"}, key=repr)  # keys may be text and bytes
-    if unknown:
+    specs, names = _field_specs(cls)
+    if not names.issuperset(data.keys()):
+        unknown = sorted(set(data) - names, key=repr)  # keys may be text and bytes
         where = f"{path}." if path else ""
         raise InvalidArgument(
             f"unknown field(s) {', '.join(where + k for k in map(str, unknown))}; "
             f"{cls.TYPE if hasattr(cls, 'TYPE') else cls.__name__} takes "
-            f"{', '.join(fields) or 'no fields'}",
+            f"{', '.join(spec[0] for spec in specs) or 'no fields'}",
             field=f"{where}{unknown[0]}",
         )
     kwargs = {}
-    for name, field in fields.items():
-        field_path = f"{path}.{name}" if path else name
-        if name not in data or data[name] is None:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                if _allows_none(hints[name]):
-                    kwargs[name] = None
-                    continue
-                raise InvalidArgument(f"missing required field {field_path!r}", field=field_path)
+    for name, hint, required, nullable in specs:
+        value = data.get(name)
+        if value is None:
+            if required:
+                if not nullable:
+                    field_path = f"{path}.{name}" if path else name
+                    raise InvalidArgument(f"missing required field {field_path!r}", field=field_path)
+                kwargs[name] = None
             continue
-        kwargs[name] = _decode(hints[name], data[name], frames, field_path)
+        kwargs[name] = _decode(hint, value, frames, f"{path}.{name}" if path else name)
     try:
         return cls(**kwargs)
     except (ArithmeticError, ValueError, TypeError) as exc:  # a check that hit a value it cannot take
@@ -181,8 +180,19 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _field_specs(cls: type) -> tuple[tuple[tuple[str, Any, bool, bool], ...], frozenset[Any]]:
+    """(name, hint, required, may be None) per field, and the keys a body may hold."""
+    hints = typing.get_type_hints(cls)
+    specs = tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            _allows_none(hints[f.name]),
+        )
+        for f in dataclasses.fields(cls)
+    )
+    return specs, frozenset({*(spec[0] for spec in specs), "type"})
 
 
 def _allows_none(hint: Any) -> bool:
@@ -193,81 +203,104 @@ def _is_union(hint: Any) -> bool:
     return typing.get_origin(hint) in (Union, types.UnionType)
 
 
-def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
+@functools.cache
+def _plan(hint: Any) -> tuple[str, Any]:
+    """How to decode a value of type ``hint``: a kind and what that kind needs (read once per hint)."""
     origin = typing.get_origin(hint)
     if _is_union(hint):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        if all(dataclasses.is_dataclass(o) for o in options) and len(options) > 1:
-            return _decode_tagged(options, value, frames, path)
+        options = tuple(a for a in typing.get_args(hint) if a is not type(None))
+        if len(options) > 1 and all(dataclasses.is_dataclass(o) for o in options):
+            return "tagged_union", list(options)
         if len(options) == 1:
-            return _decode(options[0], value, frames, path)
+            return "optional", options[0]
         raise TypeError(f"unsupported union {hint}")
     if hint is Any:
-        return value
+        return "any", None
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError:
-            choices = ", ".join(repr(m.value) for m in hint)
-            raise InvalidArgument(f"{path}: {value!r} is not one of {choices}", field=path) from None
-    if hint is str:
+        return "enum", hint
+    for simple in (str, bool, int, float, bytes, np.ndarray, object):
+        if hint is simple:
+            return simple.__name__, None
+    if origin is Literal:
+        return "literal", typing.get_args(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return "var_tuple", args[0]
+        return "fixed_tuple", args
+    if origin is dict:
+        return "dict", typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return ("tagged" if _is_tagged(hint) else "message"), hint
+    raise TypeError(f"unsupported field type {hint!r}")
+
+
+def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
+    kind, arg = _plan(hint)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidArgument(f"{path}: expected a number, got {_kind(value)}", field=path)
+        return check_float32(path, value)
+    if kind == "optional":
+        return None if value is None else _decode(arg, value, frames, path)
+    if kind == "str":
         text = _expect(value, str, "a string", path)
         if len(text) > MAX_STRING_CHARS:
             raise InvalidArgument(
                 f"{path}: a string of {len(text)} characters; the limit is {MAX_STRING_CHARS}", field=path
             )
         return text
-    if hint is bool:
-        return _expect(value, bool, "true or false", path)
-    if hint is int:
+    if kind == "fixed_tuple":
+        if not isinstance(value, list | tuple):
+            raise InvalidArgument(f"{path}: expected a list, got {_kind(value)}", field=path)
+        if len(value) != len(arg):
+            raise InvalidArgument(f"{path}: expected {len(arg)} numbers, got {len(value)}", field=path)
+        return tuple(
+            _decode(a, v, frames, f"{path}[{i}]") for i, (a, v) in enumerate(zip(arg, value, strict=True))
+        )
+    if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidArgument(f"{path}: expected an integer, got {_kind(value)}", field=path)
         return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidArgument(f"{path}: expected a number, got {_kind(value)}", field=path)
-        return check_float32(path, value)
-    if hint is bytes:
+    if kind == "bool":
+        return _expect(value, bool, "true or false", path)
+    if kind == "literal":
+        if value not in arg:
+            raise InvalidArgument(f"{path}: {value!r} is not one of {', '.join(map(repr, arg))}", field=path)
+        return value
+    if kind == "var_tuple":
+        if not isinstance(value, list | tuple):
+            raise InvalidArgument(f"{path}: expected a list, got {_kind(value)}", field=path)
+        return tuple(_decode(arg, v, frames, f"{path}[{i}]") for i, v in enumerate(value))
+    if kind == "message":
+        return from_wire(arg, value, frames, path)
+    if kind == "tagged":
+        return _decode_tagged([arg], value, frames, path)
+    if kind == "tagged_union":
+        return None if value is None else _decode_tagged(arg, value, frames, path)
+    if kind == "object":  # a tagged message of any registered command type
+        return _decode_tagged(None, value, frames, path)
+    if kind == "any":
+        return value
+    if kind == "enum":
+        try:
+            return arg(value)
+        except ValueError:
+            choices = ", ".join(repr(m.value) for m in arg)
+            raise InvalidArgument(f"{path}: {value!r} is not one of {choices}", field=path) from None
+    if kind == "bytes":
         if not isinstance(value, dict) or set(value) != {FRAME_KEY}:
             raise BadMessage(f"{path}: expected a raw frame reference", field=path)
         return frames.take(value[FRAME_KEY], path).tobytes()
-    if hint is np.ndarray:
+    if kind == "ndarray":
         return _decode_array(value, frames, path)
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            raise InvalidArgument(
-                f"{path}: {value!r} is not one of {', '.join(map(repr, choices))}", field=path
-            )
-        return value
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if not isinstance(value, list | tuple):
-            raise InvalidArgument(f"{path}: expected a list, got {_kind(value)}", field=path)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v, frames, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise InvalidArgument(f"{path}: expected {len(args)} numbers, got {len(value)}", field=path)
-        return tuple(
-            _decode(a, v, frames, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
-        )
-    if origin is dict:
-        key_hint, value_hint = typing.get_args(hint)
-        if not isinstance(value, dict):
-            raise InvalidArgument(f"{path}: expected a map, got {_kind(value)}", field=path)
-        return {
-            _decode(key_hint, k, frames, f"{path} key"): _decode(value_hint, v, frames, f"{path}.{k}")
-            for k, v in value.items()
-        }
-    if dataclasses.is_dataclass(hint):
-        if _is_tagged(hint):
-            return _decode_tagged([hint], value, frames, path)
-        return from_wire(hint, value, frames, path)
-    if hint is object:  # a tagged message of any registered command type
-        return _decode_tagged(None, value, frames, path)
-    raise TypeError(f"unsupported field type {hint!r} at {path}")
+    key_hint, value_hint = arg  # a dict
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{path}: expected a map, got {_kind(value)}", field=path)
+    return {
+        _decode(key_hint, k, frames, f"{path} key"): _decode(value_hint, v, frames, f"{path}.{k}")
+        for k, v in value.items()
+    }
 
 
 def _decode_tagged(options: list[type] | None, value: Any, frames: Frames, path: str) -> Any:
