@@ -335,20 +335,17 @@ def render_frames(stage: StageClient, request: FrameRequest) -> FrameData:
     import tempfile
     from pathlib import Path
 
-    from engine_server._asset_store import AssetStore
-    from engine_server._blender import Stage
     from renderers import RenderSettings, render_frame
+    from scene import open_replica
 
-    snapshot = stage.snapshot()
     settings = RenderSettings(
         engine=request.engine, resolution=(request.width, request.height), samples=request.samples
     )
     with tempfile.TemporaryDirectory(prefix="stagecraft-agent-") as scratch:
-        local = Stage(AssetStore(Path(scratch)))
-        local.rebuild(snapshot.scene, snapshot.nodes, stage.get_asset)
-        frame = render_frame(local.node_state(request.camera).name, settings, depth=True)
+        replica = open_replica(stage, Path(scratch))
+        frame = render_frame(replica.stage.node_state(request.camera).name, settings, depth=True)
     return FrameData(
-        seq=snapshot.seq,
+        seq=replica.seq,
         camera=request.camera,
         rgb=frame.rgb,
         depth=frame.depth.astype(np.float32, copy=False),

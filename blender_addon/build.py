@@ -1,8 +1,8 @@
 """Build the Stagecraft Blender extension: ``python blender_addon/build.py [--out DIR]``.
 
 The zip holds the add-on modules (``blender_addon/stagecraft``), a vendored copy of the project
-code it reuses (``protocols``, ``engine_server/_blender``, ``engine_server/_asset_store.py`` and
-the packages those import lazily) under ``_vendor`` with its imports made relative, the wheels
+code it reuses (``protocols``, the scene library ``scene`` and the packages those import lazily)
+under ``_vendor`` with its imports made relative, the wheels
 of pyzmq and msgpack for Python 3.11 and 3.13, and a generated ``blender_manifest.toml``.
 """
 
@@ -30,10 +30,9 @@ PLATFORMS = {
     "windows-x64": ("win_amd64",),
 }
 REQUIRED_PLATFORM = "linux-x64"
-# what the add-on reuses: whole packages, and single modules / subpackages of engine_server
-VENDORED = ("protocols", "stage_scenes", "renderers")
-VENDORED_ENGINE = ("_asset_store.py", "_fsync.py", "_blender")
-PROJECT_PACKAGES = ("protocols", "engine_server", "stage_scenes", "renderers")
+# what the add-on reuses: the scene library and the packages it imports (never the server)
+VENDORED = ("protocols", "scene", "stage_scenes", "renderers")
+PROJECT_PACKAGES = ("protocols", "scene", "engine_server", "stage_scenes", "renderers")
 _IMPORT = re.compile(rf"^(\s*)from ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)
 _PLAIN_IMPORT = re.compile(rf"^\s*import ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)
 
@@ -85,15 +84,6 @@ def vendor(target: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in VENDORED:
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
-    engine = target / "engine_server"
-    engine.mkdir()
-    (engine / "__init__.py").write_text('"""The parts of the stage server the add-on reuses."""\n')
-    for name in VENDORED_ENGINE:
-        source = ROOT / "engine_server" / name
-        if source.is_dir():
-            shutil.copytree(source, engine / name, ignore=ignore)
-        else:
-            shutil.copy2(source, engine / name)
     for module in target.rglob("*.py"):
         depth = len(module.relative_to(target).parts) - 1
         module.write_text(relative_imports(module.read_text(), depth))

@@ -1,6 +1,7 @@
 """The stage server: one authoritative Blender scene behind ZeroMQ, journaled to disk."""
 
-from ._asset_store import AssetStore
+from scene import AssetStore
+
 from ._journal import Journal, JournalCorrupt, JournalRecord
 from ._process import ServerConfig, run_server
 from ._server import Endpoints, StageServer

@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocols import MAX_MESSAGE_BYTES, StagecraftError
-
-from ._fsync import fsync_directory
+from scene import fsync_directory
 
 MAGIC = b"SCJ1"
 MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES

@@ -23,10 +23,9 @@ import zmq
 
 from protocols import StagecraftError
 from renderers import default_optics
+from scene import AssetStore, Stage
 
 from ._agents import JobService
-from ._asset_store import AssetStore
-from ._blender import Stage
 from ._journal import Journal
 from ._server import Endpoints, StageServer
 from ._service import StageService, event_from_payload, event_payload

@@ -23,19 +23,16 @@ def render_stage(
 ) -> Path:
     """Render the stage's ``camera`` (default: its active camera) to the PNG ``out``."""
     from renderers import RenderSettings, render_still
-
-    from ._asset_store import AssetStore
-    from ._blender import Stage
+    from scene import open_replica
 
     settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)
-    snapshot = client.snapshot()
     with tempfile.TemporaryDirectory(prefix="stagecraft-render-") as scratch:
-        stage = Stage(AssetStore(Path(scratch)))
-        stage.rebuild(snapshot.scene, snapshot.nodes, client.get_asset)
+        stage = open_replica(client, Path(scratch)).stage
         if camera is None:
-            if snapshot.scene.active_camera is None:
+            active = stage.scene_settings().active_camera
+            if active is None:
                 raise NotFound("the stage has no active camera; name one with --camera")
-            camera = stage.node_state(snapshot.scene.active_camera).name
+            camera = stage.node_state(active).name
         return render_still(stage.node_state(camera).name, out, settings)
 
 
@@ -54,17 +51,12 @@ def focal_stack(
     The sweep runs from ``near_far`` (metres) or between two target nodes' distances.
     """
     from renderers import RenderSettings, focus_sweep, render_focal_stack
-
-    from ._asset_store import AssetStore
-    from ._blender import Stage
-    from ._blender._optics import distance_along_view, subject_point
+    from scene import distance_along_view, open_replica, subject_point
 
     engine, resolution, samples = settings_args
     settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)
-    snapshot = client.snapshot()
     with tempfile.TemporaryDirectory(prefix="stagecraft-render-") as scratch:
-        stage = Stage(AssetStore(Path(scratch)))
-        stage.rebuild(snapshot.scene, snapshot.nodes, client.get_asset)
+        stage = open_replica(client, Path(scratch)).stage
         import bpy
 
         bpy.context.view_layer.update()

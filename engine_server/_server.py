@@ -45,8 +45,8 @@ from protocols import (
 )
 from protocols._envelope import MAX_MESSAGE_BYTES
 from protocols._zmq_trio import TrioSocket
+from scene import AssetStore
 
-from ._asset_store import AssetStore
 from ._journal import Journal
 from ._service import Outcome, StageService, event_from_payload, event_payload
 from ._snapshots import SnapshotStore

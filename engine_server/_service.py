@@ -29,8 +29,8 @@ from protocols import (
     decode,
     encode,
 )
+from scene import Stage
 
-from ._blender import Stage
 from ._journal import JournalError
 from ._snapshots import SnapshotStore
 

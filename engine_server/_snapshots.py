@@ -25,8 +25,7 @@ import re
 from pathlib import Path
 
 from protocols import StagecraftError
-
-from ._fsync import fsync_directory
+from scene import fsync_directory
 
 KEEP = 2
 _COMPLETE = re.compile(r"snapshot-(\d{20})\.blend")

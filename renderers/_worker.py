@@ -54,13 +54,11 @@ class RenderWorker:
         self.stage_endpoint = stage_endpoint
         self.frames_endpoint = frames_endpoint
         self.views: dict[str, _ViewState] = {}
-        self.seq = 0
         self._next_tick = 0.0
 
     def run(self) -> None:
         """Follow the stage and serve views until the parent process goes away."""
-        from engine_server._asset_store import AssetStore
-        from engine_server._blender import Stage
+        from scene import open_replica
 
         parent = os.getppid()
         context = zmq.Context.instance()
@@ -75,14 +73,11 @@ class RenderWorker:
         with tempfile.TemporaryDirectory(prefix="stagecraft-worker-") as scratch:
             client = StageClient(self.stage_endpoint, context=context)
             events = client.subscribe()  # subscribe first, then the snapshot
-            snapshot = client.snapshot()
-            self.stage = Stage(AssetStore(Path(scratch)))
-            self.stage.rebuild(snapshot.scene, snapshot.nodes, client.get_asset)
-            events.start_after(snapshot.seq)
-            self.seq = snapshot.seq
+            self.replica = open_replica(client, Path(scratch))
+            events.start_after(self.replica.seq)
             threading.Thread(target=_forward_events, args=(client, events), daemon=True).start()
-            dealer.send_multipart(encode(Envelope(body=WorkerReady(worker=self.name, seq=self.seq))))
-            logger.info("worker %s follows the stage from seq %d", self.name, self.seq)
+            dealer.send_multipart(encode(Envelope(body=WorkerReady(worker=self.name, seq=self.replica.seq))))
+            logger.info("worker %s follows the stage from seq %d", self.name, self.replica.seq)
             poller = zmq.Poller()
             poller.register(inbox, zmq.POLLIN)
             poller.register(dealer, zmq.POLLIN)
@@ -105,9 +100,7 @@ class RenderWorker:
     def _apply_events(self, inbox: zmq.Socket) -> None:
         now = time.time()
         while inbox.poll(0, zmq.POLLIN):
-            event = decode(inbox.recv_multipart()).body
-            self.stage.apply(event.command)
-            self.seq = event.seq
+            self.replica.apply(decode(inbox.recv_multipart()).body)
         for view in self.views.values():
             view.changed_at = now if not view.dirty else view.changed_at
             view.dirty = True
@@ -162,7 +155,7 @@ class RenderWorker:
                 continue
             message = RenderedFrame(
                 view=view_id,
-                seq=self.seq,
+                seq=self.replica.seq,
                 frame=bpy.context.scene.frame_current,
                 render_ms=(time.perf_counter() - started) * 1000,
                 changed_at=view.changed_at,
@@ -181,7 +174,7 @@ class RenderWorker:
         if spec.viewport:
             return _viewport_camera(spec).name
         if spec.camera is not None:
-            return self.stage.node_state(spec.camera).name
+            return self.replica.stage.node_state(spec.camera).name
         if bpy.context.scene.camera is None:
             raise NotFound("the stage has no active camera; pick a camera", field="camera")
         return bpy.context.scene.camera.name

@@ -10,8 +10,6 @@ import uuid
 import bpy
 import pytest
 
-from engine_server._asset_store import AssetStore
-from engine_server._blender import Stage
 from protocols import (
     AssetRef,
     CreateNode,
@@ -23,6 +21,7 @@ from protocols import (
     SetMaterial,
     SetTransform,
 )
+from scene import AssetStore, Stage
 
 OBJ = "o Tri\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\no Quad\nv 0 0 1\nv 1 0 1\nv 1 1 1\nv 0 1 1\nf 4 5 6 7\n"
 

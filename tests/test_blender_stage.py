@@ -9,9 +9,6 @@ import numpy as np
 import pytest
 from mathutils import Matrix, Vector
 
-import engine_server._blender as blender
-from engine_server._asset_store import AssetStore
-from engine_server._blender import Stage
 from protocols import (
     ArmatureSpec,
     Batch,
@@ -36,6 +33,7 @@ from protocols import (
     SetTransform,
     Transform,
 )
+from scene import UUID_KEY, AssetStore, Stage
 
 BONES = (
     BoneSpec("root", (0, 0, 0), (0, 0, 1)),
@@ -67,17 +65,13 @@ def rig(stage, body="none", name="Rig"):
     stage.apply(CreateNode(kind="armature", name=name, armature=ArmatureSpec(bones=BONES, body=body)))
 
 
-def test_exports():
-    assert blender.__all__ == ["KNOWN_RIGS", "UUID_KEY", "Stage"]
-
-
 def test_create_fills_uuid_and_tags_object(stage):
     resolved, touched = stage.apply(
         CreateNode(kind="empty", name="E", transform=Transform(location=(1, 2, 3)))
     )
     assert resolved.uuid and touched == (resolved.uuid,)
     obj = bpy.data.objects["E"]
-    assert obj[blender.UUID_KEY] == resolved.uuid
+    assert obj[UUID_KEY] == resolved.uuid
     assert tuple(obj.location) == (1, 2, 3) and obj.rotation_mode == "QUATERNION"
     assert stage.node_state("E") == stage.node_state(resolved.uuid)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
+import pytest
 
-from engine_server import AssetStore
-from engine_server._blender import Stage
 from protocols import (
     ArmatureSpec,
     AssetRef,
@@ -24,6 +24,7 @@ from protocols import (
     SetTransform,
     Transform,
 )
+from scene import ReplicaGap, open_replica
 
 OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n"
 
@@ -82,22 +83,36 @@ def test_late_joiner_rebuilds_the_same_scene_and_follows(empty_stage, tmp_path) 
         changer = threading.Thread(target=keep_changing)
         changer.start()
 
-        replica = Stage(AssetStore(tmp_path / "replica-assets"))
-        replica.rebuild(snapshot.scene, snapshot.nodes, joiner.get_asset)
+        replica = open_replica(_Fixed(snapshot, joiner), tmp_path / "replica-assets")
+        assert replica.seq == snapshot.seq
         changer.join()
         assert done.is_set()
         final_seq = joiner.hello().seq
-        seq = snapshot.seq
-        while seq < final_seq:
+        while replica.seq < final_seq:
             event = events.next(timeout=30)
-            assert event is not None and event.seq == seq + 1, "events arrive in order, without gaps"
-            replica.apply(event.command)
-            seq = event.seq
+            assert event is not None and replica.apply(event), "events arrive in order, without gaps"
         events.close()
         truth = joiner.snapshot()
-        assert truth.seq == seq
-        assert replica.scene_settings() == truth.scene
-        assert replica.snapshot_nodes() == truth.nodes
-        hero_pose = replica.node_state("Hero").pose
+        assert truth.seq == replica.seq
+        stage = replica.stage
+        assert stage.scene_settings() == truth.scene
+        assert stage.snapshot_nodes() == truth.nodes
+        hero_pose = stage.node_state("Hero").pose
         assert "right_elbow" in hero_pose.bones
-        assert replica.node_state("Ball").parent_bone == "right_wrist"
+        assert stage.node_state("Ball").parent_bone == "right_wrist"
+        with pytest.raises(ReplicaGap):  # an event past a gap is refused, not applied
+            replica.apply(dataclasses.replace(event, seq=replica.seq + 2))
+        assert not replica.apply(event)  # one it already holds is skipped
+
+
+class _Fixed:
+    """The snapshot taken before the changes started, and the stage's assets."""
+
+    def __init__(self, snapshot, client) -> None:
+        self._snapshot, self._client = snapshot, client
+
+    def snapshot(self):
+        return self._snapshot
+
+    def get_asset(self, sha256: str) -> bytes:
+        return self._client.get_asset(sha256)

@@ -11,7 +11,6 @@ from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
 from engine_server import AssetStore
-from engine_server._blender import Stage
 from protocols import (
     CameraParams,
     CreateNode,
@@ -23,6 +22,7 @@ from protocols import (
     Transform,
 )
 from renderers import default_optics, dof_limits_m, hyperfocal_m
+from scene import Stage
 
 LOOK_ALONG_Y = (math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0)  # camera −Z → world +Y
 

@@ -474,15 +474,10 @@ def test_missing_file_and_missing_asset_root(tmp_path):
 
 
 def test_default_stage_builds_in_blender(tmp_path: Path):
-    blender = pytest.importorskip(
-        "engine_server._blender",
-        reason="engine_server._blender (the bpy Stage adapter) cannot be imported yet",
-        exc_type=ImportError,
-    )
-    from engine_server._asset_store import AssetStore
+    from scene import AssetStore, Stage
 
     stage_file = load_stage(default_stage_path())
-    stage = blender.Stage(AssetStore(tmp_path / "store", stage_file.asset_roots))
+    stage = Stage(AssetStore(tmp_path / "store", stage_file.asset_roots))
     stage.reset()
     for command in stage_file.commands:
         stage.apply(command)

@@ -212,8 +212,7 @@ def local_character(state: NodeState, batches: list[Batch], assets: Path):
     Returns the local ``Stage``. It runs in the caller's bpy (an agent process), never on the
     stage thread.
     """
-    from engine_server._asset_store import AssetStore
-    from engine_server._blender import Stage
+    from scene import AssetStore, Stage
 
     local = Stage(AssetStore(assets))
     local.reset()

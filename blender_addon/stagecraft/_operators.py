@@ -5,8 +5,8 @@ from __future__ import annotations
 import bpy
 
 from ._session import SESSION
-from ._vendor.engine_server._blender import UUID_KEY
 from ._vendor.protocols import Batch, CurveKeys, SetActiveCamera, SetParent, SetTransform, StagecraftError
+from ._vendor.scene import UUID_KEY
 
 
 def _prefs(context) -> bpy.types.AddonPreferences:

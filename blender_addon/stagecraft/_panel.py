@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ._session import SESSION
-from ._vendor.engine_server._blender import UUID_KEY
+from ._vendor.scene import UUID_KEY
 
 
 class StagecraftPreferences(bpy.types.AddonPreferences):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-from ._vendor.engine_server._blender import UUID_KEY, Stage
-from ._vendor.engine_server._blender._ids import BODY_KEY
-from ._vendor.engine_server._blender._objects import remove_objects
+from ._vendor.scene import BODY_KEY, UUID_KEY, Stage, remove_objects
 
 
 def stage_objects() -> list[bpy.types.Object]:

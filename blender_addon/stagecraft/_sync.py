@@ -27,8 +27,6 @@ import zmq
 
 from . import _diff
 from ._stage import AddonStage, alive
-from ._vendor.engine_server._asset_store import AssetStore
-from ._vendor.engine_server._blender._objects import bake_parent_inverse
 from ._vendor.protocols import (
     MAX_BATCH,
     Applied,
@@ -49,6 +47,7 @@ from ._vendor.protocols import (
     new_id,
 )
 from ._vendor.protocols._client import EVENT_TOPIC
+from ._vendor.scene import AssetStore, bake_parent_inverse
 
 CONFLICT_WINDOW_S = 1.0  # a foreign edit this soon after our own to the same field overrode it
 MAX_EVENTS_PER_TICK = 10_000

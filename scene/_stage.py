@@ -8,7 +8,6 @@ from pathlib import Path
 
 import bpy
 
-from engine_server._asset_store import AssetStore
 from protocols import (
     AssetRef,
     Batch,
@@ -23,6 +22,7 @@ from protocols import (
 from renderers import OpticsTable, default_optics
 
 from . import _optics, _settings, _state
+from ._asset_store import AssetStore
 from ._commands import HANDLERS, Context
 from ._convert import convert
 from ._ids import Index

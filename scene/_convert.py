@@ -2,7 +2,7 @@
 
 A damaged or hostile file can crash Blender's importers (a .blend with one flipped bit
 segfaults ``open``); run in the stage process that would take the stage down. So the stage
-never parses an asset itself: ``convert`` runs ``python -m engine_server._blender._convert``,
+never parses an asset itself: ``convert`` runs ``python -m scene._convert``,
 which imports the file into an empty scene, refuses external references it may not follow,
 and saves the objects to a .blend that the stage then appends (a file it wrote itself).
 A crash, a time-out or a refusal becomes an InvalidArgument naming the file and the reason.

@@ -1,0 +1,49 @@
+"""The scene library's public face: every public name exported once, nothing private reached from outside."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import scene
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "protocols",
+    "scene",
+    "engine_server",
+    "renderers",
+    "agents",
+    "stage_scenes",
+    "blender_addon",
+    "tests",
+    "bench",
+)
+
+
+def test_scene_exports_each_public_name_once_and_only_public_names():
+    assert len(scene.__all__) == len(set(scene.__all__))
+    assert sorted(scene.__all__) == sorted(name for name in scene.__all__ if not name.startswith("_"))
+    for name in scene.__all__:
+        value = getattr(scene, name)
+        if callable(value):  # classes and functions come from the library's own modules
+            assert value.__module__.startswith("scene."), name
+    public = {name for name in vars(scene) if not name.startswith("_")}
+    assert public - set(scene.__all__) == set(), "a public name that is not in __all__"
+
+
+def test_nothing_outside_the_scene_library_imports_its_private_modules():
+    offenders = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "node_modules" in path.parts or "_vendor" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                if any(n.startswith("scene._") for n in names):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
