@@ -47,6 +47,7 @@ from protocols import (
     RegisterAgent,
     StageClient,
     StagecraftError,
+    StageTimeout,
 )
 from protocols._trio_client import open_stage_client
 
@@ -185,7 +186,7 @@ class Agent:
         while True:
             try:
                 registered: AgentRegistered = await self._request(self.registration)
-            except trio.TooSlowError:
+            except StageTimeout:
                 logger.info("no answer from %s yet; registering again", self.endpoint)
                 continue
             except ProtocolError as exc:
@@ -209,7 +210,7 @@ class Agent:
             await self._registered.wait()
             try:
                 return await self._request(body)
-            except trio.TooSlowError:
+            except StageTimeout:
                 continue
             except ProtocolError as exc:
                 if exc.code != ErrorCode.NOT_FOUND or "register_agent" not in exc.message:

@@ -11,8 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine_server import Journal
-from engine_server._service import event_payload
+from engine_server import Journal, event_payload
 from engine_server._subprocess import StageProcess
 from protocols import CreateNode, Envelope, Event, MeshSpec, SetTransform, encode, new_id
 

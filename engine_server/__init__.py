@@ -2,7 +2,7 @@
 
 from scene import AssetStore
 
-from ._journal import Journal, JournalCorrupt, JournalRecord
+from ._journal import Journal, JournalCorrupt, JournalRecord, event_from_payload, event_payload
 from ._process import ServerConfig, run_server
 from ._server import Endpoints, StageServer
 from ._snapshots import SnapshotStore
@@ -16,5 +16,7 @@ __all__ = [
     "ServerConfig",
     "SnapshotStore",
     "StageServer",
+    "event_from_payload",
+    "event_payload",
     "run_server",
 ]

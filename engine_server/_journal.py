@@ -10,6 +10,7 @@ records with contiguous sequence numbers, starting at the one in its name. A rec
         16     4  CRC-32 (zlib) of bytes 0..16 followed by the payload, u32 little-endian
         20     n  payload
 
+A record's payload is one ``event`` message (``event_payload`` / ``event_from_payload``).
 ``append`` buffers records; ``commit`` writes the whole buffer with one ``write`` and one
 ``os.fdatasync`` (group commit), so a record is durable once the ``commit`` that took it returns.
 The writer only ever adds to the end of the newest segment; older segments are sealed.
@@ -38,8 +39,11 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from protocols import MAX_MESSAGE_BYTES, StagecraftError
+import msgpack
+
+from protocols import MAX_MESSAGE_BYTES, Event, StagecraftError, decode
 from scene import fsync_directory
 
 MAGIC = b"SCJ1"
@@ -51,6 +55,16 @@ HEADER_BYTES = _PREFIX.size + _CRC.size
 _SEGMENT_NAME = re.compile(r"journal-(\d{20})\.log")
 
 _log = logging.getLogger("stagecraft.journal")
+
+
+def event_payload(parts: list[Any]) -> bytes:
+    """A journal record's payload: the frames of one encoded ``event`` message, as a msgpack list."""
+    return msgpack.packb([bytes(p) for p in parts], use_bin_type=True)
+
+
+def event_from_payload(payload: bytes) -> Event:
+    """The event a journal record holds (decoded and validated as on the wire)."""
+    return decode(msgpack.unpackb(payload, raw=False)).body
 
 
 class JournalError(StagecraftError):

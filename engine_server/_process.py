@@ -26,9 +26,9 @@ from renderers import default_optics
 from scene import AssetStore, Stage
 
 from ._agents import JobService
-from ._journal import Journal
+from ._journal import Journal, event_from_payload, event_payload
 from ._server import Endpoints, StageServer
-from ._service import StageService, event_from_payload, event_payload
+from ._service import StageService
 from ._snapshots import SnapshotStore
 from ._stage_thread import StageThread
 
@@ -75,7 +75,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
 
     started = time.perf_counter()
     base_seq = service.restore()
-    replayed = service.replay(event_from_payload(r.payload)[0] for r in journal.recover(base_seq))
+    replayed = service.replay(event_from_payload(r.payload) for r in journal.recover(base_seq))
     logger.info(
         "recovered stage at seq %d (snapshot %d + %d journaled) in %.2f s",
         service.seq,

@@ -47,8 +47,8 @@ from protocols._envelope import MAX_MESSAGE_BYTES
 from protocols._zmq_trio import TrioSocket
 from scene import AssetStore
 
-from ._journal import Journal
-from ._service import Outcome, StageService, event_from_payload, event_payload
+from ._journal import Journal, event_from_payload, event_payload
+from ._service import Outcome, StageService
 from ._snapshots import SnapshotStore
 from ._stage_thread import StageThread
 
@@ -269,7 +269,7 @@ class StageServer:
                         field="after",
                     )
                 reply = Events(
-                    events=tuple(event_from_payload(r.payload)[0] for r in records),
+                    events=tuple(event_from_payload(r.payload) for r in records),
                     last_seq=self.journal.last_seq,
                 )
             elif isinstance(body, GetAsset):

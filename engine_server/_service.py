@@ -11,8 +11,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-import msgpack
-
 from protocols import (
     COMMAND_TYPES,
     Applied,
@@ -26,7 +24,6 @@ from protocols import (
     Snapshot,
     Tree,
     UnknownCommand,
-    decode,
     encode,
 )
 from scene import Stage
@@ -45,17 +42,6 @@ class Outcome:
     seq: int | None = None
     event_parts: list[bytes] | None = None
     snapshot_seq: int | None = None
-
-
-def event_payload(parts: list[Any]) -> bytes:
-    """An encoded event's frames as one journal payload."""
-    return msgpack.packb([bytes(p) for p in parts], use_bin_type=True)
-
-
-def event_from_payload(payload: bytes) -> tuple[Event, list[bytes]]:
-    """A journal payload back into its event and frames."""
-    parts = msgpack.unpackb(payload, raw=False)
-    return decode(parts).body, parts
 
 
 class StageService:

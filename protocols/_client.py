@@ -17,7 +17,7 @@ import zmq
 
 from ._commands import Command
 from ._envelope import Envelope, decode, encode, new_id
-from ._errors import BadMessage, StagecraftError, error_for_code
+from ._errors import BadMessage, StagecraftError, StageTimeout, error_for_code
 from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._replies import (
     Applied,
@@ -103,7 +103,7 @@ class StageClient:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._socket.poll(remaining * 1000, zmq.POLLOUT):
-                raise TimeoutError(
+                raise StageTimeout(
                     f"{self.endpoint} does not take messages (no stage there, or it refused our keys)"
                 )
             try:
@@ -113,13 +113,13 @@ class StageClient:
                 time.sleep(min(0.01, max(remaining, 0.0)))  # back off: poll may say writable again at once
 
     def receive(self, msg_id: str, timeout: float | None = None) -> Any:
-        """The reply body to request ``msg_id``; raises its error or TimeoutError."""
+        """The reply body to request ``msg_id``; raises its error or StageTimeout."""
         envelope = self._early.pop(msg_id, None)
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while envelope is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._socket.poll(remaining * 1000, zmq.POLLIN):
-                raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
+                raise StageTimeout(f"no reply from {self.endpoint} within {self.timeout:g} s")
             reply = decode(self._recv())
             if reply.parent == msg_id:
                 envelope = reply
@@ -140,7 +140,7 @@ class StageClient:
     def receive_raw(self, timeout: float | None = None) -> Envelope:
         """The next reply, whatever it answers."""
         if not self._socket.poll((self.timeout if timeout is None else timeout) * 1000, zmq.POLLIN):
-            raise TimeoutError(f"no reply from {self.endpoint} within {self.timeout:g} s")
+            raise StageTimeout(f"no reply from {self.endpoint} within {self.timeout:g} s")
         return decode(self._recv())
 
     def _recv(self) -> list[bytes]:

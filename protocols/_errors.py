@@ -10,6 +10,11 @@ StagecraftError
     ├── TooLarge             too_large: a message or asset over its size limit
     ├── Forbidden            forbidden: an asset path outside the asset roots, auth
     └── Internal             internal: a fault of the server, never of the request
+└── StageTimeout             no answer in time (also a TimeoutError): the stage is down,
+                             busy, or refused our CURVE keys
+
+Modules with errors of their own draw them under StagecraftError in their docstrings
+(``engine_server._journal``: JournalError, JournalCorrupt; ``scene``: ReplicaGap).
 """
 
 from __future__ import annotations
@@ -75,6 +80,10 @@ class Forbidden(ProtocolError):
 
 class Internal(ProtocolError):
     code = ErrorCode.INTERNAL
+
+
+class StageTimeout(StagecraftError, TimeoutError):
+    """The stage did not answer in time; nothing is known of the request's fate."""
 
 
 _BY_CODE: dict[ErrorCode, type[ProtocolError]] = {

@@ -18,7 +18,7 @@ import zmq
 
 from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC, CurveKeys
 from ._envelope import Envelope, decode, encode, new_id
-from ._errors import ProtocolError, error_for_code
+from ._errors import ProtocolError, StageTimeout, error_for_code
 from ._queries import GetEvents, Hello
 from ._replies import Error, Event, ServerInfo
 from ._zmq_trio import TrioSocket
@@ -50,16 +50,19 @@ class AsyncStageClient:
         self._waiting: dict[str, trio.MemorySendChannel[Envelope]] = {}
 
     async def request(self, body: Any, timeout: float = 30.0) -> Any:
-        """Send ``body`` and return its reply; an ``error`` reply raises its ProtocolError."""
+        """Send ``body`` and return its reply; an ``error`` reply raises its ProtocolError, no reply
+        within ``timeout`` seconds StageTimeout."""
         envelope = Envelope(body=body, session=self.session)
         send, receive = trio.open_memory_channel[Envelope](1)
         self._waiting[envelope.msg_id] = send
         try:
             self._socket.send_nowait(encode(envelope))
-            with trio.fail_after(timeout):
+            with trio.move_on_after(timeout) as waited:
                 reply = await receive.receive()
         finally:
             del self._waiting[envelope.msg_id]
+        if waited.cancelled_caught:
+            raise StageTimeout(f"no reply to {body.TYPE} within {timeout:g} s")
         if isinstance(reply.body, Error):
             raise error_for_code(reply.body.code, reply.body.message, reply.body.field)
         return reply.body
