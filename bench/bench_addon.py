@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT / "blender_addon"))
 
 import build  # noqa: E402
 from addon_driver import Driver  # noqa: E402
+from harness import StageProcess  # noqa: E402
 
-from engine_server._subprocess import StageProcess  # noqa: E402
 from protocols import Batch, CreateNode  # noqa: E402
 
 CHANGES = 200

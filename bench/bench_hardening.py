@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from engine_server import Journal, event_payload
-from engine_server._subprocess import StageProcess
 from protocols import (
     Batch,
     CreateNode,
@@ -32,7 +31,8 @@ from protocols import (
     new_id,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
+from harness import StageProcess
 
 FUZZ_CASES = 2000
 ROUND_TRIPS = 1000

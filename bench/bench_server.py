@@ -6,14 +6,17 @@ Runs real server processes on 127.0.0.1 (journal on, fdatasync per group commit)
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 from engine_server import Journal, event_payload
-from engine_server._subprocess import StageProcess
 from protocols import CreateNode, Envelope, Event, MeshSpec, SetTransform, encode, new_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
+from harness import StageProcess
 
 ROUND_TRIPS = 2000
 THROUGHPUT_COMMANDS = 20_000

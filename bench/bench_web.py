@@ -15,9 +15,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from harness import StageProcess
 from test_web_stream import MOVED, Page, change, open_page, pixel, run
 
-from engine_server._subprocess import StageProcess
 from protocols import CameraParams, CreateNode, GetNode, Transform
 
 FPS_SECONDS = 4.0

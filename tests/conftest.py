@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from engine_server._subprocess import StageProcess
+from harness import StageProcess
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from pathlib import Path
 import msgpack
 import numpy as np
 import pytest
+from harness import StageProcess
 
-from engine_server._subprocess import StageProcess
 from protocols import ArmatureSpec, BoneSpec, CameraParams, CreateNode, MeshSpec, SetBonePose, SetTransform
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
+from harness import ROOT, AgentProcess
 
 import protocols as p
-from engine_server._agents._subprocess import AgentProcess
 from engine_server._process import check_listen_host
-from engine_server._subprocess import ROOT
 
 HEARTBEAT_TIMEOUT = "1.0"
 
@@ -120,9 +119,9 @@ def test_a_killed_agents_job_is_requeued_and_finished_by_another(stage, agents, 
     first = agents("echo-a", stage.commands)
     job_id = client.request(p.SubmitJob(kind="echo", params={"steps": 20, "delay": 0.1})).job_id
     job_events.until(job_id, lambda e: e.fraction > 0 and e.agent == "echo-a")
-    agents("echo-b", stage.commands)
-    first.kill()
+    first.kill()  # at once, mid-job: starting another agent first could outlast the job
     killed = time.monotonic()
+    agents("echo-b", stage.commands)
     events = job_events.until(job_id, _final)
     requeued = next(e for e in events if e.state == "queued")
     assert requeued.attempt == 1 and "echo-a missed its heartbeats" in requeued.stage

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from engine_server._subprocess import StageProcess
+from harness import StageProcess
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"

@@ -8,8 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-
-from engine_server._subprocess import ROOT
+from harness import ROOT
 
 
 def stagecraft(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -24,7 +23,7 @@ def stagecraft(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
 
 @pytest.fixture(scope="module")
 def default_stage(tmp_path_factory):
-    from engine_server._subprocess import StageProcess
+    from harness import StageProcess
 
     process = StageProcess(tmp_path_factory.mktemp("cli") / "stage").start()
     yield process

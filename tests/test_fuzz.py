@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgpack
 import pytest
+from harness import StageProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_server._subprocess import StageProcess
 from protocols import CreateNode, MeshSpec, encode, registered_types
 from protocols._envelope import Envelope
 

@@ -248,8 +248,7 @@ def test_stagecraft_mocap_runs_through_a_mocap_agent(empty_stage, tmp_path) -> N
     import subprocess
     import sys
 
-    from engine_server._agents._subprocess import AgentProcess
-    from engine_server._subprocess import ROOT
+    from harness import ROOT, AgentProcess
 
     with empty_stage.client() as client:
         client.apply(CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx")))

@@ -10,8 +10,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from harness import StageProcess
 
-from engine_server._subprocess import StageProcess
 from engine_server._web._access import WebAccess
 
 

@@ -16,8 +16,8 @@ import trio
 import trio_websocket
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+from harness import StageProcess
 
-from engine_server._subprocess import StageProcess
 from engine_server._web._aio_bridge import AsyncioBridge, open_asyncio_bridge
 from engine_server._web._rtc import allow_loopback_candidates
 

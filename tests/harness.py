@@ -1,4 +1,8 @@
-"""Start a stage server as a child process and learn its endpoints (tests, benchmarks, tools)."""
+"""The test harness: stage servers and agents as child processes (tests and benchmarks).
+
+A ``StageProcess`` returns once the server listens (its endpoints read from the serve banner);
+an ``AgentProcess`` once the agent has registered.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import zmq
@@ -14,7 +19,7 @@ import zmq
 from protocols import StageClient, StagecraftError
 
 ENDPOINT_LINE = re.compile(r"^\s+(commands|events|web):\s+(\S+)$")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 
 
 class StageProcess:
@@ -77,3 +82,42 @@ class StageProcess:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+class AgentProcess:
+    """``stagecraft agent KIND`` as a child; the constructor returns once it has registered."""
+
+    def __init__(self, kind: str, name: str, endpoint: str, *args: str) -> None:
+        command = [sys.executable, "-m", "engine_server", "agent", "--name", name, "--connect", endpoint]
+        self.process = subprocess.Popen(
+            [*command, *args, kind],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.log: list[str] = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                self.process.wait()
+                raise StagecraftError("agent exited during start-up:\n" + "".join(self.log))
+            self.log.append(line)
+            if f"takes {kind} jobs" in line:
+                break
+        # keep draining its output, so a chatty agent never blocks on a full pipe
+        self._drain = threading.Thread(target=self._read_log, daemon=True)
+        self._drain.start()
+
+    def _read_log(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line)
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self._drain.join()
+        self.process.stdout.close()
