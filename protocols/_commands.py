@@ -6,6 +6,8 @@ resolves names to UUIDs before it journals and broadcasts the command.
 
 from __future__ import annotations
 
+import typing
+
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, check_uuid, normalized_quaternion
@@ -238,24 +240,6 @@ class Batch:
                 raise InvalidArgument(f"commands[{i}] is not a stage command", field=f"commands[{i}]")
 
 
-COMMAND_TYPES: tuple[type, ...] = (
-    CreateNode,
-    DeleteNode,
-    RenameNode,
-    SetTransform,
-    SetParent,
-    SetMaterial,
-    SetCamera,
-    SetLight,
-    SetBonePose,
-    SetActiveCamera,
-    SetFrameRange,
-    SetLens,
-    FrameShot,
-    RackFocus,
-    Batch,
-)
-
 Command = (
     CreateNode
     | DeleteNode
@@ -273,3 +257,6 @@ Command = (
     | RackFocus
     | Batch
 )
+"""Every stage command: the one list (the codec registers them, the scene library handles them)."""
+
+COMMAND_TYPES: tuple[type, ...] = typing.get_args(Command)

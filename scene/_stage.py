@@ -34,6 +34,8 @@ from ._undo import Undo
 class Stage:
     """The one owner of the bpy scene; every method must run on the thread that imported bpy."""
 
+    HANDLES: frozenset[type] = frozenset({*HANDLERS, Batch})  # the commands ``apply`` takes
+
     def __init__(
         self, assets: AssetStore, optics: OpticsTable | None = None, *, isolate_imports: bool = False
     ) -> None:

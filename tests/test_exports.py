@@ -47,3 +47,16 @@ def test_nothing_outside_the_scene_library_imports_its_private_modules():
                 if any(n.startswith("scene._") for n in names):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_every_command_is_registered_handled_documented_and_exemplified():
+    """One list of commands (protocols.Command): the codec, the scene library, the doc and the tests agree."""
+    import protocols
+    from protocols._codec import _is_tagged  # the codec's own marker of a command
+
+    tagged = {cls for cls in protocols.registered_types().values() if _is_tagged(cls)}
+    assert tagged == set(protocols.COMMAND_TYPES)
+    assert set(protocols.COMMAND_TYPES) == scene.Stage.HANDLES
+    doc = (ROOT / "docs" / "protocol.md").read_text()
+    for cls in protocols.COMMAND_TYPES:
+        assert f"### `{cls.TYPE}`" in doc, cls.TYPE
