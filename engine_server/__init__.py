@@ -3,9 +3,10 @@
 from scene import AssetStore
 
 from ._journal import Journal, JournalCorrupt, JournalRecord, event_from_payload, event_payload
-from ._process import ServerConfig, run_server
+from ._process import ServerConfig, check_listen_host, run_server
 from ._server import Endpoints, StageServer
 from ._snapshots import SnapshotStore
+from ._web import web_companion
 
 __all__ = [
     "AssetStore",
@@ -16,7 +17,9 @@ __all__ = [
     "ServerConfig",
     "SnapshotStore",
     "StageServer",
+    "check_listen_host",
     "event_from_payload",
     "event_payload",
     "run_server",
+    "web_companion",
 ]

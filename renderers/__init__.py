@@ -21,7 +21,9 @@ from ._optics import (
     optics_readout,
 )
 from ._settings import RESOLUTION_PRESETS, Engine, RenderSettings
+from ._stills import render_stage, render_stage_focal_stack
 from ._video import write_video
+from ._worker import RenderWorker
 
 __all__ = [
     "COC_RULES",
@@ -38,6 +40,7 @@ __all__ = [
     "OpticsReadout",
     "OpticsTable",
     "RenderSettings",
+    "RenderWorker",
     "blur_px",
     "coc_diameter_mm",
     "default_optics",
@@ -55,6 +58,8 @@ __all__ = [
     "optics_readout",
     "render_focal_stack",
     "render_frame",
+    "render_stage",
+    "render_stage_focal_stack",
     "render_still",
     "star",
     "write_video",

@@ -34,7 +34,7 @@ class StageProcess:
         self.log: list[str] = []
 
     def start(self) -> StageProcess:
-        command = [sys.executable, "-m", "engine_server", "-v", "serve", "--port", "0", "--event-port", "0"]
+        command = [sys.executable, "-m", "stagecraft_cli", "-v", "serve", "--port", "0", "--event-port", "0"]
         command += ["--data-dir", str(self.data_dir), *self.args]
         self.process = subprocess.Popen(
             command,
@@ -88,7 +88,7 @@ class AgentProcess:
     """``stagecraft agent KIND`` as a child; the constructor returns once it has registered."""
 
     def __init__(self, kind: str, name: str, endpoint: str, *args: str) -> None:
-        command = [sys.executable, "-m", "engine_server", "agent", "--name", name, "--connect", endpoint]
+        command = [sys.executable, "-m", "stagecraft_cli", "agent", "--name", name, "--connect", endpoint]
         self.process = subprocess.Popen(
             [*command, *args, kind],
             cwd=ROOT,

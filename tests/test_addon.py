@@ -175,7 +175,7 @@ def test_a_stage_with_keys_needs_the_artists_key(world, tmp_path):
 
     keys = tmp_path / "keys"
     subprocess.run(
-        [sys.executable, "-m", "engine_server", "keys", "generate", str(keys), "--client", "client"],
+        [sys.executable, "-m", "stagecraft_cli", "keys", "generate", str(keys), "--client", "client"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     stage = StageProcess(tmp_path / "stage", "--empty", "--curve-dir", str(keys)).start()

@@ -13,7 +13,7 @@ import zmq
 from harness import ROOT, AgentProcess
 
 import protocols as p
-from engine_server._process import check_listen_host
+from engine_server import check_listen_host
 
 HEARTBEAT_TIMEOUT = "1.0"
 
@@ -201,7 +201,7 @@ def test_a_duplicate_result_is_acknowledged_and_ignored(stage, client, job_event
 def test_curve_refuses_an_unauthenticated_client(stage_factory, agents, tmp_path: Path):
     keys = tmp_path / "keys"
     subprocess.run(
-        [sys.executable, "-m", "engine_server", "keys", "generate", str(keys), "--client", "alice"],
+        [sys.executable, "-m", "stagecraft_cli", "keys", "generate", str(keys), "--client", "alice"],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -219,7 +219,7 @@ def test_curve_refuses_an_unauthenticated_client(stage_factory, agents, tmp_path
 
 
 def _follow(client, job_id):
-    from engine_server._agents._cli import follow_job
+    from stagecraft_cli import follow_job
 
     return follow_job(client, job_id, poll=0.2)
 

@@ -13,7 +13,7 @@ from harness import ROOT
 
 def stagecraft(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine_server", *args],
+        [sys.executable, "-m", "stagecraft_cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,7 +70,7 @@ def test_watch_prints_events_as_they_happen(default_stage) -> None:
     head = json.loads(stagecraft("cmd", "--connect", default_stage.commands, "hello").stdout)["seq"]
     watch = ["watch", "--connect", default_stage.commands, "--count", "2", "--after", str(head)]
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "engine_server", *watch],
+        [sys.executable, "-m", "stagecraft_cli", *watch],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

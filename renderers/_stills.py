@@ -1,4 +1,4 @@
-"""``stagecraft render``: rebuild the stage from a snapshot in this process's bpy, render one frame.
+"""Stills and focus sweeps of a stage, rendered from a replica of it in this process's bpy.
 
 The stage thread never renders: a render takes tens of milliseconds to seconds, and nothing may
 touch the scene while it runs. This process takes a snapshot and renders its own copy.
@@ -22,8 +22,10 @@ def render_stage(
     samples: int,
 ) -> Path:
     """Render the stage's ``camera`` (default: its active camera) to the PNG ``out``."""
-    from renderers import RenderSettings, render_still
     from scene import open_replica
+
+    from ._blender import render_still
+    from ._settings import RenderSettings
 
     settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)
     with tempfile.TemporaryDirectory(prefix="stagecraft-render-") as scratch:
@@ -36,7 +38,7 @@ def render_stage(
         return render_still(stage.node_state(camera).name, out, settings)
 
 
-def focal_stack(
+def render_stage_focal_stack(
     client: StageClient,
     out: Path,
     camera: str,
@@ -50,8 +52,10 @@ def focal_stack(
 
     The sweep runs from ``near_far`` (metres) or between two target nodes' distances.
     """
-    from renderers import RenderSettings, focus_sweep, render_focal_stack
     from scene import distance_along_view, open_replica, subject_point
+
+    from ._focal_stack import focus_sweep, render_focal_stack
+    from ._settings import RenderSettings
 
     engine, resolution, samples = settings_args
     settings = RenderSettings(engine=engine, resolution=_resolution(resolution), samples=samples)

@@ -1,11 +1,10 @@
-"""``stagecraft agent``, ``stagecraft jobs …`` and ``stagecraft keys generate``."""
+"""``stagecraft agent`` (run a built-in agent), ``jobs`` (submit, list, follow, cancel) and ``mocap``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import socket
 import sys
 import time
@@ -17,7 +16,6 @@ import zmq
 from protocols import (
     JOB_TOPIC,
     CancelJob,
-    CurveKeys,
     GetJob,
     Job,
     JobEvent,
@@ -31,11 +29,14 @@ from protocols import (
 )
 from protocols._agents import FINAL_STATES
 
+from ._connect import connect_options, curve_keys, stage_client
+from ._stage import fields
+
 BUILT_IN_AGENTS = ("echo", "mocap")
 
 
-def add_commands(commands: argparse._SubParsersAction, connect_options) -> None:
-    """Add the agent, jobs and keys sub-commands; ``connect_options(parser)`` adds --connect etc."""
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add the agent, jobs and mocap sub-commands."""
     agent = commands.add_parser("agent", help="run an agent that takes jobs from a stage")
     agent.add_argument("kind", choices=BUILT_IN_AGENTS, help="which built-in agent")
     agent.add_argument("--name", help="its name on the stage (default KIND-HOST-PID)")
@@ -69,21 +70,6 @@ def add_commands(commands: argparse._SubParsersAction, connect_options) -> None:
     connect_options(mocap)
     mocap.set_defaults(run=_mocap)
 
-    keys = commands.add_parser("keys", help="CURVE keys for a stage beyond loopback")
-    key_actions = keys.add_subparsers(required=True, metavar="ACTION")
-    generate = key_actions.add_parser("generate", help="write a server keypair and client keypairs")
-    generate.add_argument("dir", type=Path)
-    generate.add_argument("--client", action="append", help="client key names (default: client)")
-    generate.set_defaults(run=_generate_keys)
-
-
-def curve_keys(args: argparse.Namespace) -> CurveKeys | None:
-    return None if args.curve_dir is None else CurveKeys.from_dir(args.curve_dir, args.curve_client)
-
-
-def _client(args: argparse.Namespace) -> StageClient:
-    return StageClient(args.connect, timeout=args.timeout, curve=curve_keys(args))
-
 
 def _agent(args: argparse.Namespace) -> int:
     import logging
@@ -114,10 +100,9 @@ def _agent(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from .._cli import _fields
 
-    with _client(args) as client:
-        submitted: JobSubmitted = client.request(SubmitJob(kind=args.kind, params=_fields(args.params)))
+    with stage_client(args) as client:
+        submitted: JobSubmitted = client.request(SubmitJob(kind=args.kind, params=fields(args.params)))
         print(submitted.job_id, flush=True)
         if args.follow:
             return _show_progress(client, submitted.job_id)
@@ -138,7 +123,7 @@ def _mocap(args: argparse.Namespace) -> int:
             params[key] = getattr(args, key)
     if args.export:
         params["export"] = [str(Path(p).resolve()) for p in args.export]
-    with _client(args) as client:
+    with stage_client(args) as client:
         params["video_sha256"] = client.put_asset(video)
         submitted: JobSubmitted = client.request(SubmitJob(kind="mocap", params=params))
         print(
@@ -149,7 +134,7 @@ def _mocap(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with stage_client(args) as client:
         jobs: Jobs = client.request(ListJobs(state=args.state, limit=args.limit))
     for job in jobs.jobs:
         when = time.strftime("%H:%M:%S", time.localtime(job.created))
@@ -161,12 +146,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _follow(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with stage_client(args) as client:
         return _show_progress(client, args.job_id)
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with stage_client(args) as client:
         job: Job = client.request(CancelJob(job_id=args.job_id))
     print(f"{job.job_id} {job.state}")
     return 0
@@ -223,18 +208,3 @@ def _show_progress(client: StageClient, job_id: str) -> int:
         return 0
     print(f"job {job.state}: {job.error_code or ''} {job.error_message or ''}".rstrip(), file=sys.stderr)
     return 1
-
-
-def _generate_keys(args: argparse.Namespace) -> int:
-    import zmq.auth
-
-    directory: Path = args.dir
-    authorized = directory / "authorized"
-    authorized.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
-    zmq.auth.create_certificates(directory, "server")
-    for name in args.client or ["client"]:
-        public, _ = zmq.auth.create_certificates(directory, name)
-        shutil.copy(public, authorized / Path(public).name)
-    print(f"wrote CURVE keys to {directory}: server.key(_secret), clients authorized in {authorized}")
-    return 0
