@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._checks import check_name, check_range
-from ._codec import message
+from ._codec import wire
 from ._errors import InvalidArgument
 
 JOB_TOPIC = b"job"
@@ -26,13 +26,6 @@ Device = Literal["cpu", "cuda"]
 MAX_PLAIN_DEPTH = 16
 _TOKEN = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _frozen(type_name: str):
-    def wrap(cls):
-        return message(type_name)(dataclasses.dataclass(frozen=True, slots=True)(cls))
-
-    return wrap
 
 
 def check_token(field: str, value: str | None) -> None:
@@ -103,7 +96,7 @@ def _check_kinds(field: str, kinds: tuple[str, ...]) -> None:
 # -- agent -> server --------------------------------------------------------------------------
 
 
-@_frozen("register_agent")
+@wire("register_agent")
 class RegisterAgent:
     """Make this connection an agent for job ``kinds``; the reply is ``agent_registered``.
 
@@ -126,7 +119,7 @@ class RegisterAgent:
         check_range("max_jobs", self.max_jobs, 1, 64)
 
 
-@_frozen("heartbeat")
+@wire("heartbeat")
 class Heartbeat:
     """The agent is alive and holds ``jobs``; the reply is ``agent_ack``."""
 
@@ -137,7 +130,7 @@ class Heartbeat:
             check_job_id(f"jobs[{i}]", job_id)
 
 
-@_frozen("job_accept")
+@wire("job_accept")
 class JobAccept:
     """The agent has started the offered job; the reply is ``agent_ack``."""
 
@@ -149,7 +142,7 @@ class JobAccept:
         check_range("attempt", self.attempt, 1)
 
 
-@_frozen("job_progress")
+@wire("job_progress")
 class JobProgress:
     """How far the job is (``fraction`` in [0, 1]) and what it is doing; the reply is ``agent_ack``."""
 
@@ -164,7 +157,7 @@ class JobProgress:
             raise InvalidArgument("stage is longer than 200 characters", field="stage")
 
 
-@_frozen("job_result")
+@wire("job_result")
 class JobResult:
     """The job succeeded: plain ``result`` values and bulk ``arrays`` (raw frames).
 
@@ -182,7 +175,7 @@ class JobResult:
         check_plain("result", self.result)
 
 
-@_frozen("job_failed")
+@wire("job_failed")
 class JobFailed:
     """The job failed with a stable ``code`` and a ``message`` for people."""
 
@@ -195,7 +188,7 @@ class JobFailed:
         check_token("code", self.code)
 
 
-@_frozen("job_cancelled")
+@wire("job_cancelled")
 class JobCancelled:
     """The agent stopped working on a job it was told to cancel."""
 
@@ -208,7 +201,7 @@ class JobCancelled:
 # -- server -> agent --------------------------------------------------------------------------
 
 
-@_frozen("job_offer")
+@wire("job_offer")
 class JobOffer:
     """A job for the agent (unsolicited); it answers with ``job_accept`` and then reports."""
 
@@ -224,7 +217,7 @@ class JobOffer:
         check_range("attempt", self.attempt, 1)
 
 
-@_frozen("agent_registered")
+@wire("agent_registered")
 class AgentRegistered:
     """The reply to ``register_agent``: send a heartbeat every ``heartbeat_interval`` seconds."""
 
@@ -232,7 +225,7 @@ class AgentRegistered:
     heartbeat_interval: float
 
 
-@_frozen("agent_ack")
+@wire("agent_ack")
 class AgentAck:
     """The reply to an agent's heartbeat or job report."""
 
@@ -242,7 +235,7 @@ class AgentAck:
 # -- clients ----------------------------------------------------------------------------------
 
 
-@_frozen("submit_job")
+@wire("submit_job")
 class SubmitJob:
     """Queue a job of ``kind``; the reply is ``job_submitted``.
 
@@ -262,12 +255,12 @@ class SubmitJob:
         check_range("deadline_s", self.deadline_s, 0.0, 30 * 86400.0, low_open=True, unit=" s")
 
 
-@_frozen("job_submitted")
+@wire("job_submitted")
 class JobSubmitted:
     job_id: str
 
 
-@_frozen("list_jobs")
+@wire("list_jobs")
 class ListJobs:
     """The newest jobs (optionally only those in ``state``); the reply is ``jobs``."""
 
@@ -278,7 +271,7 @@ class ListJobs:
         check_range("limit", self.limit, 1, 10_000)
 
 
-@_frozen("get_job")
+@wire("get_job")
 class GetJob:
     """One job with its result; the reply is ``job``."""
 
@@ -288,7 +281,7 @@ class GetJob:
         check_job_id("job_id", self.job_id)
 
 
-@_frozen("cancel_job")
+@wire("cancel_job")
 class CancelJob:
     """Cancel a job (a client's request; the reply is ``job``), or, sent by the server, tell the
     agent running it to stop."""
@@ -299,7 +292,7 @@ class CancelJob:
         check_job_id("job_id", self.job_id)
 
 
-@_frozen("job")
+@wire("job")
 class Job:
     """A job's state. ``result`` and ``arrays`` are filled by ``get_job`` only."""
 
@@ -323,12 +316,12 @@ class Job:
     arrays: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
-@_frozen("jobs")
+@wire("jobs")
 class Jobs:
     jobs: tuple[Job, ...]
 
 
-@_frozen("job_event")
+@wire("job_event")
 class JobEvent:
     """A job changed: published as ``[b"job", header]`` on the event endpoint.
 
@@ -350,7 +343,7 @@ class JobEvent:
 # -- frames for agents --------------------------------------------------------------------------
 
 
-@_frozen("frame_request")
+@wire("frame_request")
 class FrameRequest:
     """RGB and depth of ``camera`` at ``width`` × ``height``; the reply is ``frame_data``.
 
@@ -371,7 +364,7 @@ class FrameRequest:
         check_range("samples", self.samples, 1, 4096)
 
 
-@_frozen("frame_data")
+@wire("frame_data")
 class FrameData:
     """``rgb`` uint8 H×W×3; ``depth`` float32 H×W metres along the view axis (inf: nothing)."""
 

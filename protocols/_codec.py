@@ -17,6 +17,7 @@ import functools
 import math
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal, Union
 
 import numpy as np
@@ -35,26 +36,28 @@ FLOAT32_TINY = 1.401298464324817e-45  # the smallest float32 (subnormal): below 
 _REGISTRY: dict[str, type] = {}
 
 
-def message(type_name: str):
-    """Class decorator: register a frozen dataclass as the wire message ``type_name``."""
+_T = typing.TypeVar("_T")
 
-    def register(cls: type) -> type:
+
+@typing.dataclass_transform(frozen_default=True)
+def wire(type_name: str | None = None, *, command: bool = False) -> Callable[[type[_T]], type[_T]]:
+    """Class decorator for every message and value type: a frozen, slotted dataclass.
+
+    With ``type_name`` it is registered as that wire message (its ``TYPE``); with ``command`` it
+    is a stage command, tagged by type where it nests (in a batch, an event). Without a name it
+    is a value nested in messages (a transform, camera settings).
+    """
+
+    def wrap(cls: type[_T]) -> type[_T]:
+        made = dataclasses.dataclass(frozen=True, slots=True)(cls)
+        if type_name is None:
+            return made
         if type_name in _REGISTRY:
             raise ValueError(f"message type {type_name!r} registered twice")
-        cls.TYPE = type_name  # type: ignore[attr-defined]
-        _REGISTRY[type_name] = cls
-        return cls
-
-    return register
-
-
-def command(type_name: str):
-    """Class decorator: a frozen dataclass registered as a stage command (tagged in batches)."""
-
-    def wrap(cls: type) -> type:
-        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
-        cls.TAGGED = True  # type: ignore[attr-defined]
-        return message(type_name)(cls)
+        made.TYPE = type_name  # type: ignore[attr-defined]
+        made.TAGGED = command  # type: ignore[attr-defined]
+        _REGISTRY[type_name] = made
+        return made
 
     return wrap
 

@@ -11,7 +11,7 @@ import typing
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, check_uuid, normalized_quaternion
-from ._codec import command
+from ._codec import wire
 from ._errors import InvalidArgument
 from ._optics import FrameShot, RackFocus, SetLens
 from ._scene import (
@@ -40,7 +40,7 @@ _KIND_SPECS = {
 }
 
 
-@command("create_node")
+@wire("create_node", command=True)
 class CreateNode:
     """Create a node of ``kind``; the spec matching the kind is required (``mesh`` …).
 
@@ -78,7 +78,7 @@ class CreateNode:
             raise InvalidArgument(f"'material' is for mesh nodes, not {self.kind}", field="material")
 
 
-@command("delete_node")
+@wire("delete_node", command=True)
 class DeleteNode:
     """Delete a node and everything parented under it."""
 
@@ -88,7 +88,7 @@ class DeleteNode:
         check_ref("node", self.node)
 
 
-@command("rename_node")
+@wire("rename_node", command=True)
 class RenameNode:
     node: str
     name: str
@@ -98,7 +98,7 @@ class RenameNode:
         check_name("name", self.name)
 
 
-@command("set_transform")
+@wire("set_transform", command=True)
 class SetTransform:
     """Set the local transform; a component left out is left unchanged."""
 
@@ -115,7 +115,7 @@ class SetTransform:
             object.__setattr__(self, "rotation", normalized_quaternion("rotation", self.rotation))
 
 
-@command("set_parent")
+@wire("set_parent", command=True)
 class SetParent:
     """Parent ``node`` to ``parent`` (and its ``bone``), or unparent with no parent.
 
@@ -136,7 +136,7 @@ class SetParent:
                 raise InvalidArgument("bone needs a parent armature", field="bone")
 
 
-@command("set_material")
+@wire("set_material", command=True)
 class SetMaterial:
     node: str
     material: MaterialParams
@@ -145,7 +145,7 @@ class SetMaterial:
         check_ref("node", self.node)
 
 
-@command("set_camera")
+@wire("set_camera", command=True)
 class SetCamera:
     node: str
     camera: CameraParams
@@ -154,7 +154,7 @@ class SetCamera:
         check_ref("node", self.node)
 
 
-@command("set_light")
+@wire("set_light", command=True)
 class SetLight:
     node: str
     light: LightParams
@@ -163,7 +163,7 @@ class SetLight:
         check_ref("node", self.node)
 
 
-@command("set_bone_pose")
+@wire("set_bone_pose", command=True)
 class SetBonePose:
     """Pose bones: ``rotations`` B×4 (w, x, y, z) local to each bone's rest, ``locations`` B×3.
 
@@ -193,7 +193,7 @@ class SetBonePose:
     __hash__ = None  # type: ignore[assignment]
 
 
-@command("set_active_camera")
+@wire("set_active_camera", command=True)
 class SetActiveCamera:
     node: str
 
@@ -201,7 +201,7 @@ class SetActiveCamera:
         check_ref("node", self.node)
 
 
-@command("set_frame_range")
+@wire("set_frame_range", command=True)
 class SetFrameRange:
     """Current frame, play range and frame rate; a field left out is left unchanged."""
 
@@ -218,7 +218,7 @@ class SetFrameRange:
             raise InvalidArgument(f"end ({self.end}) is before start ({self.start})", field="end")
 
 
-@command("batch")
+@wire("batch", command=True)
 class Batch:
     """Apply all ``commands`` atomically: all or nothing, one sequence number."""
 

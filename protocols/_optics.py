@@ -5,11 +5,10 @@ Distances in metres, focal lengths and circles of confusion in millimetres, angl
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 from ._checks import check_name, check_range, check_ref
-from ._codec import command, message
+from ._codec import wire
 from ._errors import InvalidArgument
 
 ShotSize = Literal["extreme_close_up", "close_up", "medium_close_up", "medium", "cowboy", "full", "wide"]
@@ -17,7 +16,7 @@ Easing = Literal["linear", "ease_in", "ease_out", "ease_in_out"]
 LensMode = Literal["zoom", "dolly_zoom"]
 
 
-@command("set_lens")
+@wire("set_lens", command=True)
 class SetLens:
     """Change a camera's focal length: ``focal_mm``, or a ``lens`` from the optics table (which
     also sets the anamorphic ``squeeze``); explicit ``focal_mm`` / ``squeeze`` win over the lens's.
@@ -45,7 +44,7 @@ class SetLens:
             check_name("lens", self.lens)
 
 
-@command("frame_shot")
+@wire("frame_shot", command=True)
 class FrameShot:
     """Move a camera along its view axis so ``target`` fills the frame at ``shot_size``.
 
@@ -64,7 +63,7 @@ class FrameShot:
         check_range("subject_height", self.subject_height, 0.0, 1000.0, low_open=True, unit=" m")
 
 
-@command("rack_focus")
+@wire("rack_focus", command=True)
 class RackFocus:
     """Animate a focus pull over ``frames`` frames from ``start_frame``, written as keyframes.
 
@@ -98,8 +97,7 @@ class RackFocus:
         check_range("start_frame", self.start_frame, -1_048_574, 1_048_574)
 
 
-@message("get_optics")
-@dataclasses.dataclass(frozen=True, slots=True)
+@wire("get_optics")
 class GetOptics:
     """A camera's live optics readout; the reply is ``optics``."""
 
@@ -109,8 +107,7 @@ class GetOptics:
         check_ref("node", self.node)
 
 
-@message("optics")
-@dataclasses.dataclass(frozen=True, slots=True)
+@wire("optics")
 class Optics:
     """Depth of field and field of view of a camera as set now (thin-lens model).
 

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from ._checks import check_name, check_ref, check_sha256
-from ._codec import message
+from ._codec import wire
 
 
-def _query(type_name: str):
-    def wrap(cls):
-        return message(type_name)(dataclasses.dataclass(frozen=True, slots=True)(cls))
-
-    return wrap
-
-
-@_query("hello")
+@wire("hello")
 class Hello:
     """Introduce a client; the reply is ``server_info``."""
 
     client: str = ""
 
 
-@_query("get_node")
+@wire("get_node")
 class GetNode:
     """One node's full state; the reply is ``node``."""
 
@@ -32,17 +23,17 @@ class GetNode:
         check_ref("node", self.node)
 
 
-@_query("get_tree")
+@wire("get_tree")
 class GetTree:
     """Every node's identity and place in the hierarchy; the reply is ``tree``."""
 
 
-@_query("get_snapshot")
+@wire("get_snapshot")
 class GetSnapshot:
     """The whole stage at a sequence number; the reply is ``snapshot``."""
 
 
-@_query("get_events")
+@wire("get_events")
 class GetEvents:
     """Journaled events with ``seq > after`` (at most ``limit``); the reply is ``events``."""
 
@@ -56,7 +47,7 @@ class GetEvents:
         check_range("limit", self.limit, 1, 10_000)
 
 
-@_query("get_asset")
+@wire("get_asset")
 class GetAsset:
     """An asset file's bytes from the store; the reply is ``asset_data``."""
 
@@ -66,7 +57,7 @@ class GetAsset:
         check_sha256("sha256", self.sha256)
 
 
-@_query("put_asset")
+@wire("put_asset")
 class PutAsset:
     """Upload a file into the content-addressed store; the reply is ``asset_stored``."""
 

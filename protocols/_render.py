@@ -8,13 +8,12 @@ view's picture may have changed, or ``view_error`` when a view cannot be rendere
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, normalized_quaternion
-from ._codec import message
+from ._codec import wire
 from ._errors import ErrorCode, InvalidArgument
 from ._scene import Quat, Vec3
 
@@ -22,13 +21,6 @@ RenderEngine = Literal["workbench", "eevee", "cycles"]
 MIN_SIDE = 16
 MAX_SIDE = 4096
 MAX_PIXELS = 3840 * 2160
-
-
-def _message(type_name: str):
-    def wrap(cls):
-        return message(type_name)(dataclasses.dataclass(frozen=True, slots=True)(cls))
-
-    return wrap
 
 
 def check_view_size(width: int, height: int) -> None:
@@ -44,7 +36,7 @@ def check_view_size(width: int, height: int) -> None:
         )
 
 
-@_message("worker_ready")
+@wire("worker_ready")
 class WorkerReady:
     """A worker has rebuilt the stage at ``seq`` and takes views (worker → service)."""
 
@@ -56,7 +48,7 @@ class WorkerReady:
         check_range("seq", self.seq, 0)
 
 
-@_message("render_view")
+@wire("render_view")
 class RenderView:
     """Render view ``view`` from now on, replacing its previous settings (service → worker).
 
@@ -94,7 +86,7 @@ class RenderView:
         return self.location is not None
 
 
-@_message("drop_view")
+@wire("drop_view")
 class DropView:
     """Stop rendering view ``view`` and forget it (service → worker)."""
 
@@ -104,7 +96,7 @@ class DropView:
         check_name("view", self.view)
 
 
-@_message("frame")
+@wire("frame")
 class RenderedFrame:
     """One rendered picture of ``view`` (worker → service).
 
@@ -138,7 +130,7 @@ class RenderedFrame:
     __hash__ = None  # type: ignore[assignment]
 
 
-@_message("view_error")
+@wire("view_error")
 class ViewError:
     """View ``view`` cannot be rendered as asked (a missing camera …); nothing is sent for it."""
 

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from ._codec import message
+from ._codec import wire
 from ._commands import Command
 from ._errors import ErrorCode
 from ._scene import NodeKind, NodeState, SceneSettings
 
 
-def _reply(type_name: str):
-    def wrap(cls):
-        return message(type_name)(dataclasses.dataclass(frozen=True, slots=True)(cls))
-
-    return wrap
-
-
-@_reply("server_info")
+@wire("server_info")
 class ServerInfo:
     """Who answered: versions, the stage, its newest sequence number, where events are published."""
 
@@ -29,7 +20,7 @@ class ServerInfo:
     event_endpoint: str
 
 
-@_reply("applied")
+@wire("applied")
 class Applied:
     """A command was applied and is durable: its sequence number and the nodes it touched."""
 
@@ -37,7 +28,7 @@ class Applied:
     nodes: tuple[str, ...] = ()
 
 
-@_reply("tree_node")
+@wire("tree_node")
 class TreeNode:
     """A node's identity and place; ``source`` is the asset node whose import made it."""
 
@@ -49,13 +40,13 @@ class TreeNode:
     source: str | None = None
 
 
-@_reply("tree")
+@wire("tree")
 class Tree:
     seq: int
     nodes: tuple[TreeNode, ...]
 
 
-@_reply("snapshot")
+@wire("snapshot")
 class Snapshot:
     """The stage at ``seq``: parents before children. Apply events with seq > ``seq`` after it."""
 
@@ -64,19 +55,19 @@ class Snapshot:
     nodes: tuple[NodeState, ...]
 
 
-@_reply("asset_data")
+@wire("asset_data")
 class AssetData:
     sha256: str
     data: bytes
 
 
-@_reply("asset_stored")
+@wire("asset_stored")
 class AssetStored:
     sha256: str
     size: int
 
 
-@_reply("error")
+@wire("error")
 class Error:
     """A request failed; nothing it asked for was changed."""
 
@@ -85,7 +76,7 @@ class Error:
     field: str | None = None
 
 
-@_reply("event")
+@wire("event")
 class Event:
     """An applied command, in sequence order, with who sent it."""
 
@@ -95,7 +86,7 @@ class Event:
     request: str = ""
 
 
-@_reply("events")
+@wire("events")
 class Events:
     """Journaled events in order; ``last_seq`` is the newest the server has."""
 

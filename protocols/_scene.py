@@ -6,7 +6,6 @@ Rotations are unit quaternions ``(w, x, y, z)``; colours are linear RGB(A) in [0
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Literal
 
@@ -20,7 +19,7 @@ from ._checks import (
     check_uuid,
     normalized_quaternion,
 )
-from ._codec import message
+from ._codec import wire
 from ._errors import InvalidArgument
 
 Vec3 = tuple[float, float, float]
@@ -37,10 +36,6 @@ Body = Literal["none", "mannequin"]
 IDENTITY: Quat = (1.0, 0.0, 0.0, 0.0)
 
 
-def _frozen(cls):
-    return dataclasses.dataclass(frozen=True, slots=True)(cls)
-
-
 def _check_color(field: str, color: tuple[float, ...] | None) -> None:
     if color is None:
         return
@@ -48,7 +43,7 @@ def _check_color(field: str, color: tuple[float, ...] | None) -> None:
         check_range(f"{field}[{i}]", c, 0.0, 1.0 if i == 3 else 1000.0)
 
 
-@_frozen
+@wire()
 class Transform:
     """A local transform relative to the parent (or the parent bone's tail)."""
 
@@ -60,7 +55,7 @@ class Transform:
         object.__setattr__(self, "rotation", normalized_quaternion("rotation", self.rotation))
 
 
-@_frozen
+@wire()
 class MeshSpec:
     """A procedural mesh primitive; ``size`` is its overall size in metres."""
 
@@ -73,7 +68,7 @@ class MeshSpec:
         check_range("mesh.segments", self.segments, 3, 256)
 
 
-@_frozen
+@wire()
 class MaterialParams:
     """Principled-BSDF parameters; a field left out is left unchanged."""
 
@@ -97,7 +92,7 @@ class MaterialParams:
         check_range("material.emission_strength", self.emission_strength, 0.0, 1e6)
 
 
-@_frozen
+@wire()
 class CameraParams:
     """Lens and sensor in mm, focus in metres; a field left out is left unchanged.
 
@@ -148,7 +143,7 @@ class CameraParams:
             check_name("camera.focus_target", self.focus_target)
 
 
-@_frozen
+@wire()
 class LightParams:
     """Light settings; ``energy`` is watts (W/m² for a sun); a field left out is unchanged."""
 
@@ -172,7 +167,7 @@ class LightParams:
         check_range("light.area_size", self.area_size, 0.0, 1e4, low_open=True, unit=" m")
 
 
-@_frozen
+@wire()
 class BoneSpec:
     """One bone in rest pose, in armature space (metres)."""
 
@@ -196,7 +191,7 @@ class BoneSpec:
             )
 
 
-@_frozen
+@wire()
 class ArmatureSpec:
     """A skeleton: explicit ``bones``, or a named ``rig`` the server expands (``smplx``).
 
@@ -226,7 +221,7 @@ class ArmatureSpec:
                 seen.add(bone.name)
 
 
-@_frozen
+@wire()
 class AssetRef:
     """An imported file: by ``path`` inside the asset roots, or by ``sha256`` in the store.
 
@@ -245,7 +240,7 @@ class AssetRef:
             raise InvalidArgument("asset.format is required with asset.sha256", field="asset.format")
 
 
-@_frozen
+@wire()
 class BonePose:
     """Pose of named bones: local rotations ``B×4`` (w, x, y, z), optional locations ``B×3``."""
 
@@ -296,7 +291,7 @@ ANIMATABLE = re.compile(
 )
 
 
-@_frozen
+@wire()
 class AnimationCurve:
     """Keyframes of one animated property: ``frames`` K and ``values`` K (linear-in-time Bézier).
 
@@ -337,8 +332,7 @@ class AnimationCurve:
     __hash__ = None  # type: ignore[assignment]
 
 
-@message("scene_settings")
-@_frozen
+@wire("scene_settings")
 class SceneSettings:
     """Scene-wide state: the active camera and the frame range."""
 
@@ -349,8 +343,7 @@ class SceneSettings:
     fps: int = 24
 
 
-@message("node")
-@_frozen
+@wire("node")
 class NodeState:
     """Everything the stage knows of one node; rebuilding from it gives the same object.
 
