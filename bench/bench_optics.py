@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from renderers import coc_diameter_mm, optics_readout
+from optics import coc_diameter_mm, optics_readout
 
 
 def readout_us(calls: int) -> float:

@@ -1,7 +1,7 @@
 """Build the Stagecraft Blender extension: ``python blender_addon/build.py [--out DIR]``.
 
 The zip holds the add-on modules (``blender_addon/stagecraft``), a vendored copy of the project
-code it reuses (``protocols``, the scene library ``scene`` and the packages those import lazily)
+code it reuses (``protocols``, ``optics``, the scene library ``scene``, ``stage_scenes``)
 under ``_vendor`` with its imports made relative, the wheels
 of pyzmq and msgpack for Python 3.11 and 3.13, and a generated ``blender_manifest.toml``.
 """
@@ -31,8 +31,8 @@ PLATFORMS = {
 }
 REQUIRED_PLATFORM = "linux-x64"
 # what the add-on reuses: the scene library and the packages it imports (never the server)
-VENDORED = ("protocols", "scene", "stage_scenes", "renderers")
-PROJECT_PACKAGES = ("protocols", "scene", "engine_server", "stage_scenes", "renderers")
+VENDORED = ("protocols", "optics", "scene", "stage_scenes")
+PROJECT_PACKAGES = ("protocols", "optics", "scene", "engine_server", "stage_scenes", "renderers")
 _IMPORT = re.compile(rf"^(\s*)from ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)
 _PLAIN_IMPORT = re.compile(rf"^\s*import ({'|'.join(PROJECT_PACKAGES)})\b", re.MULTILINE)
 
@@ -81,7 +81,8 @@ def vendor(target: Path) -> None:
     """Copy the reused project code under ``target`` (the _vendor package) with relative imports."""
     target.mkdir(parents=True)
     (target / "__init__.py").write_text('"""Project code the add-on reuses, copied in by build.py."""\n')
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    # the trio client and glue load lazily and need trio, which Blender does not have: left out
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_trio_client.py", "_zmq_trio.py")
     for name in VENDORED:
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
     for module in target.rglob("*.py"):

@@ -21,8 +21,8 @@ from typing import Any
 import trio
 import zmq
 
+from optics import default_optics
 from protocols import StagecraftError
-from renderers import default_optics
 from scene import AssetStore, Stage
 
 from ._agents import JobService

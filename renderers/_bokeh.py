@@ -18,9 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from optics import blur_px, coc_diameter_mm
 from protocols import InvalidArgument
-
-from ._optics import blur_px, coc_diameter_mm
 
 REFERENCE_PX = 256  # side of a kernel's stored mask
 _SUPERSAMPLE = 4  # samples per axis and pixel when drawing or scaling a mask

@@ -6,8 +6,8 @@ import math
 
 import bpy
 
+from optics import OpticsTable
 from protocols import CameraParams, InvalidArgument
-from renderers import OpticsTable
 
 from ._ids import Index, uuid_of
 from ._objects import rounded

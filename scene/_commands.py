@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import bpy
 
+from optics import OpticsTable
 from protocols import (
     AssetRef,
     Conflict,
@@ -27,7 +28,6 @@ from protocols import (
     SetParent,
     SetTransform,
 )
-from renderers import OpticsTable
 
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._ids import Index, uuid_of

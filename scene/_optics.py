@@ -1,5 +1,5 @@
 """Optics on the stage's cameras: lens changes (zoom / dolly zoom), shot framing, rack focus,
-and the live optics readout. The math is ``renderers``' thin-lens functions; this module maps
+and the live optics readout. The math is ``optics``' thin-lens functions; this module maps
 it onto Blender cameras (which look down their local −Z axis)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
+from optics import OpticsTable
 from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
-from renderers import OpticsTable
 
 from . import _animation, _camera
 from ._ids import Index, uuid_of
@@ -101,7 +101,7 @@ def move_along_view(camera: bpy.types.Object, delta: float) -> None:
 
 
 def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
-    from renderers import dolly_zoom_distance_m
+    from optics import dolly_zoom_distance_m
 
     camera = camera_of(index, cmd.node)
     focal_mm, squeeze = cmd.focal_mm, cmd.squeeze
@@ -138,7 +138,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
 
 
 def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
-    from renderers import framing_distance_m
+    from optics import framing_distance_m
 
     camera = camera_of(index, cmd.node)
     target = index.resolve(cmd.target, "target")
@@ -198,7 +198,7 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
 
 
 def readout(index: Index, ref: str) -> Optics:
-    from renderers import optics_readout
+    from optics import optics_readout
 
     camera = camera_of(index, ref)
     cam = camera.data

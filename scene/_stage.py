@@ -8,6 +8,7 @@ from pathlib import Path
 
 import bpy
 
+from optics import OpticsTable, default_optics
 from protocols import (
     AssetRef,
     Batch,
@@ -19,7 +20,6 @@ from protocols import (
     SceneSettings,
     TreeNode,
 )
-from renderers import OpticsTable, default_optics
 
 from . import _optics, _settings, _state
 from ._asset_store import AssetStore

@@ -86,7 +86,7 @@ def _optics(path: Path, table: Any) -> Mapping[str, Any]:
         return {}
     if not isinstance(table, dict):
         raise StageFileError(path, "optics must be a table, written [optics]", key="optics")
-    from renderers import default_optics
+    from optics import default_optics
 
     try:
         default_optics().with_overrides(table)

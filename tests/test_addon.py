@@ -191,3 +191,30 @@ def test_a_stage_with_keys_needs_the_artists_key(world, tmp_path):
     finally:
         artist.close()
         stage.kill()
+
+
+def test_the_built_addon_imports_only_blender_its_wheels_and_what_it_bundles(tmp_path):
+    """A stock Blender has bpy, mathutils, numpy and the standard library; the zip brings the rest."""
+    import ast
+    import zipfile
+
+    zip_path = build.build(tmp_path / "dist", ROOT / "dist" / "wheels")
+    bundled_wheels = {"zmq", "msgpack"}
+    blender = {"bpy", "mathutils", "bmesh", "numpy", "bpy_extras", "gpu", "idprop"}
+    outside = []
+    with zipfile.ZipFile(zip_path) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".py"):
+                continue
+            tree = ast.parse(archive.read(name), name)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    roots = [a.name.split(".")[0] for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    roots = [node.module.split(".")[0]]
+                else:
+                    continue
+                for root in roots:
+                    if root not in sys.stdlib_module_names | bundled_wheels | blender:
+                        outside.append(f"{name}:{node.lineno} imports {root}")
+    assert outside == []

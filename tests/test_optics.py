@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import renderers
-from protocols import InvalidArgument
-from renderers import (
+import optics
+from optics import (
     SHOT_SIZES,
     blur_px,
     coc_diameter_mm,
@@ -29,6 +28,7 @@ from renderers import (
     hyperfocal_m,
     optics_readout,
 )
+from protocols import InvalidArgument
 
 # (focal mm, f-number, CoC mm, focus m) → (hyperfocal m, near m, far m)
 PUBLISHED_DOF = [
@@ -283,4 +283,4 @@ def test_bad_overrides_name_the_key(data, field) -> None:
 
 def test_exports() -> None:
     for name in ("CameraBody", "Lens", "OpticsTable", "FieldOfView", "OpticsReadout", "default_optics"):
-        assert name in renderers.__all__
+        assert name in optics.__all__

@@ -11,6 +11,7 @@ from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
 from engine_server import AssetStore
+from optics import default_optics, dof_limits_m, hyperfocal_m
 from protocols import (
     CameraParams,
     CreateNode,
@@ -21,7 +22,6 @@ from protocols import (
     SetLens,
     Transform,
 )
-from renderers import default_optics, dof_limits_m, hyperfocal_m
 from scene import Stage
 
 LOOK_ALONG_Y = (math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0)  # camera −Z → world +Y
@@ -169,7 +169,7 @@ lens = 25
 
 
 def test_a_stage_file_extends_the_optics_table(tmp_path) -> None:
-    from renderers import default_optics
+    from optics import default_optics
     from stage_scenes import StageFileError, load_stage
 
     path = tmp_path / "stage.toml"
