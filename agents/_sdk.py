@@ -48,8 +48,8 @@ from protocols import (
     StageClient,
     StagecraftError,
     StageTimeout,
+    open_stage_client,
 )
-from protocols._trio_client import open_stage_client
 
 logger = logging.getLogger("stagecraft.agent")
 

@@ -23,6 +23,7 @@ import trio
 import zmq
 
 from protocols import (
+    MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
     AssetData,
     AssetStored,
@@ -39,12 +40,11 @@ from protocols import (
     PutAsset,
     ServerInfo,
     StagecraftError,
+    TrioSocket,
     decode,
     encode,
     unpack_header,
 )
-from protocols._envelope import MAX_MESSAGE_BYTES
-from protocols._zmq_trio import TrioSocket
 from scene import AssetStore
 
 from ._journal import Journal, event_from_payload, event_payload

@@ -5,6 +5,9 @@
 """
 
 from ._agents import (
+    AGENT_MESSAGES,
+    FINAL_STATES,
+    JOB_REQUESTS,
     JOB_TOPIC,
     AgentAck,
     AgentRegistered,
@@ -28,7 +31,7 @@ from ._agents import (
     SubmitJob,
 )
 from ._client import DEFAULT_ENDPOINT, CurveKeys, EventStream, StageClient
-from ._codec import Frames, from_wire, registered_types, to_json, to_wire
+from ._codec import ALLOWED_DTYPES, Frames, from_wire, registered_types, to_json, to_wire
 from ._commands import (
     COMMAND_TYPES,
     MAX_BATCH,
@@ -88,6 +91,7 @@ from ._replies import (
     TreeNode,
 )
 from ._scene import (
+    ANIMATABLE,
     IDENTITY,
     AnimationCurve,
     ArmatureSpec,
@@ -105,17 +109,26 @@ from ._scene import (
 
 
 def __getattr__(name: str):
-    if name in ("AsyncStageClient", "open_stage_client"):
+    if name in ("AsyncStageClient", "open_stage_client"):  # need trio: loaded on first use
         from . import _trio_client
 
         return getattr(_trio_client, name)
+    if name == "TrioSocket":
+        from . import _zmq_trio
+
+        return _zmq_trio.TrioSocket
     raise AttributeError(f"module 'protocols' has no attribute {name!r}")
 
 
 __all__ = [
+    "AGENT_MESSAGES",
+    "ALLOWED_DTYPES",
+    "ANIMATABLE",
     "COMMAND_TYPES",
     "DEFAULT_ENDPOINT",
+    "FINAL_STATES",
     "IDENTITY",
+    "JOB_REQUESTS",
     "JOB_TOPIC",
     "MAX_BATCH",
     "MAX_FRAMES",
@@ -209,6 +222,7 @@ __all__ = [
     "Transform",
     "Tree",
     "TreeNode",
+    "TrioSocket",
     "UnknownCommand",
     "ViewError",
     "WorkerReady",

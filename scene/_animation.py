@@ -10,8 +10,7 @@ import bpy
 import numpy as np
 from bpy_extras import anim_utils
 
-from protocols import AnimationCurve
-from protocols._scene import ANIMATABLE
+from protocols import ANIMATABLE, AnimationCurve
 
 DATA_PREFIX = "data."
 

@@ -14,6 +14,7 @@ from typing import Any
 import zmq
 
 from protocols import (
+    FINAL_STATES,
     JOB_TOPIC,
     CancelJob,
     GetJob,
@@ -27,7 +28,6 @@ from protocols import (
     SubmitJob,
     decode,
 )
-from protocols._agents import FINAL_STATES
 
 from ._connect import connect_options, curve_keys, stage_client
 from ._stage import fields

@@ -1,4 +1,4 @@
-"""The scene library's public face: every public name exported once, nothing private reached from outside."""
+"""Public faces: every public name exported once, no package reaching into another's private modules."""
 
 from __future__ import annotations
 
@@ -8,17 +8,9 @@ from pathlib import Path
 import scene
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = (
-    "protocols",
-    "scene",
-    "engine_server",
-    "renderers",
-    "agents",
-    "stage_scenes",
-    "blender_addon",
-    "tests",
-    "bench",
-)
+SOURCE_PACKAGES = ("protocols", "optics", "scene", "engine_server", "renderers", "agents", "stage_scenes")
+SOURCE_PACKAGES += ("stagecraft_cli", "blender_addon")
+PACKAGES = SOURCE_PACKAGES
 
 
 def test_scene_exports_each_public_name_once_and_only_public_names():
@@ -32,9 +24,10 @@ def test_scene_exports_each_public_name_once_and_only_public_names():
     assert public - set(scene.__all__) == set(), "a public name that is not in __all__"
 
 
-def test_nothing_outside_the_scene_library_imports_its_private_modules():
+def test_no_package_imports_another_packages_private_modules():
+    """Each top-level package is used through its facade (``scene.Stage``, not ``scene._stage``)."""
     offenders = []
-    for package in PACKAGES:
+    for package in SOURCE_PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             if "node_modules" in path.parts or "_vendor" in path.parts:
                 continue
@@ -44,8 +37,10 @@ def test_nothing_outside_the_scene_library_imports_its_private_modules():
                     names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
                 elif isinstance(node, ast.Import):
                     names = [a.name for a in node.names]
-                if any(n.startswith("scene._") for n in names):
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                for name in names:
+                    top, _, rest = name.partition(".")
+                    if top in PACKAGES and top != package and rest.startswith("_"):
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
     assert offenders == []
 
 

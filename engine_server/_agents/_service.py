@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from protocols import (
+    AGENT_MESSAGES,
+    FINAL_STATES,
+    JOB_REQUESTS,
     JOB_TOPIC,
     AgentAck,
     AgentRegistered,
@@ -41,7 +44,6 @@ from protocols import (
     TooLarge,
     encode,
 )
-from protocols._agents import AGENT_MESSAGES, FINAL_STATES, JOB_REQUESTS
 
 from ._registry import AgentRecord, AgentRegistry
 from ._store import JobStore

@@ -19,9 +19,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from protocols import Job, NotFound
-from protocols._agents import FINAL_STATES
-from protocols._codec import ALLOWED_DTYPES
+from protocols import ALLOWED_DTYPES, FINAL_STATES, Job, NotFound
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -27,12 +27,12 @@ from protocols import (
     ProtocolError,
     RenderedFrame,
     RenderView,
+    TrioSocket,
     ViewError,
     WorkerReady,
     decode,
     encode,
 )
-from protocols._zmq_trio import TrioSocket
 
 from ._feed import ViewFeed
 

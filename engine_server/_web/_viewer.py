@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 import trio_websocket
 
 from protocols import (
+    AsyncStageClient,
     Conflict,
     GetNode,
     Internal,
@@ -28,13 +29,25 @@ from protocols import (
 )
 
 from . import _viewport
+from ._aio_bridge import AsyncioBridge
 from ._feed import ViewFeed
 from ._input import apply_input
 from ._page_json import error_json, page_view, parse_json, stage_request
+from ._pool import WorkerPool
 from ._rtc import PeerSession
 
-if TYPE_CHECKING:
-    from ._service import WebStage
+
+class ViewerHost(Protocol):
+    """What a viewer needs of the web stage that runs it (``WebStage`` is one)."""
+
+    client: AsyncStageClient
+    bridge: AsyncioBridge
+    pool: WorkerPool
+
+    async def welcome(self, viewer_id: str) -> dict[str, Any]: ...
+
+    async def active_camera(self) -> str | None: ...
+
 
 logger = logging.getLogger("stagecraft.web")
 
@@ -48,7 +61,7 @@ _IDS = itertools.count(1)
 class Viewer:
     """Runs while its WebSocket is open and its peer connection has not failed."""
 
-    def __init__(self, stage: WebStage, socket: trio_websocket.WebSocketConnection) -> None:
+    def __init__(self, stage: ViewerHost, socket: trio_websocket.WebSocketConnection) -> None:
         self.id = f"v{next(_IDS)}"
         self.stage = stage
         self.socket = socket
