@@ -4,6 +4,6 @@ The mocap agent lives in ``agents.mocap`` and loads only when asked for (it need
 """
 
 from ._echo import echo
-from ._sdk import Agent, Handler, JobCancelledError, JobContext, JobError, render_frames
+from ._sdk import Agent, Handler, JobCancelledError, JobContext, JobError
 
-__all__ = ["Agent", "Handler", "JobCancelledError", "JobContext", "JobError", "echo", "render_frames"]
+__all__ = ["Agent", "Handler", "JobCancelledError", "JobContext", "JobError", "echo"]

@@ -97,8 +97,10 @@ class JobContext:
         return self._stage
 
     def frames(self, request: FrameRequest) -> FrameData:
-        """RGB + depth of a camera, rendered in this process (see ``render_frames``)."""
-        return render_frames(self.stage, request)
+        """RGB + depth of a camera, rendered in this process (``renderers.render_stage_frames``)."""
+        from renderers import render_stage_frames
+
+        return render_stage_frames(self.stage, request)
 
     def close(self) -> None:
         if self._stage is not None:
@@ -325,29 +327,3 @@ def _run_handler(handler: Handler, job: JobContext, progress: Callable[[float, s
         return JobFailed(job_id=job.job_id, code="agent_error", message=f"{type(exc).__name__}: {exc}")
     finally:
         job.close()
-
-
-def render_frames(stage: StageClient, request: FrameRequest) -> FrameData:
-    """Render ``request`` in this process: a snapshot of the stage rebuilt in our own bpy.
-
-    bpy has one owner per process: call it from one thread at a time (an agent with
-    ``max_jobs=1``, or a lock of your own).
-    """
-    import tempfile
-    from pathlib import Path
-
-    from renderers import RenderSettings, render_frame
-    from scene import open_replica
-
-    settings = RenderSettings(
-        engine=request.engine, resolution=(request.width, request.height), samples=request.samples
-    )
-    with tempfile.TemporaryDirectory(prefix="stagecraft-agent-") as scratch:
-        replica = open_replica(stage, Path(scratch))
-        frame = render_frame(replica.stage.node_state(request.camera).name, settings, depth=True)
-    return FrameData(
-        seq=replica.seq,
-        camera=request.camera,
-        rgb=frame.rgb,
-        depth=frame.depth.astype(np.float32, copy=False),
-    )

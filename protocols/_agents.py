@@ -348,7 +348,7 @@ class FrameRequest:
     """RGB and depth of ``camera`` at ``width`` × ``height``; the reply is ``frame_data``.
 
     The stage thread never renders: the agent SDK answers it in the agent's own process from
-    a snapshot (``agents.render_frames``).
+    a snapshot (``renderers.render_stage_frames``).
     """
 
     camera: str

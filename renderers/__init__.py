@@ -5,9 +5,11 @@ The thin-lens math and the camera-body table they use are the ``optics`` package
 from ._blender import Frame, render_frame, render_still
 from ._bokeh import BokehKernel, defocus, defocus_frame, heart, star
 from ._egl import egl_available
+from ._feed import ViewFeed
 from ._focal_stack import focus_sweep, render_focal_stack
+from ._pool import WorkerPool
 from ._settings import RESOLUTION_PRESETS, Engine, RenderSettings
-from ._stills import render_stage, render_stage_focal_stack
+from ._stills import render_stage, render_stage_focal_stack, render_stage_frames
 from ._video import write_video
 from ._worker import RenderWorker
 
@@ -18,6 +20,8 @@ __all__ = [
     "Frame",
     "RenderSettings",
     "RenderWorker",
+    "ViewFeed",
+    "WorkerPool",
     "defocus",
     "defocus_frame",
     "egl_available",
@@ -27,6 +31,7 @@ __all__ = [
     "render_frame",
     "render_stage",
     "render_stage_focal_stack",
+    "render_stage_frames",
     "render_still",
     "star",
     "write_video",

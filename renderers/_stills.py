@@ -10,7 +10,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from protocols import InvalidArgument, NotFound, StageClient
+from protocols import FrameData, FrameRequest, InvalidArgument, NotFound, StageClient
 
 
 def render_stage(
@@ -84,3 +84,30 @@ def _resolution(text: str) -> str | tuple[int, int]:
             f"resolution {text!r} is neither a preset name nor WIDTHxHEIGHT", field="resolution"
         )
     return text
+
+
+def render_stage_frames(stage: StageClient, request: FrameRequest) -> FrameData:
+    """Render ``request`` in this process: a snapshot of the stage rebuilt in our own bpy.
+
+    bpy has one owner per process: call it from one thread at a time (an agent with
+    ``max_jobs=1``, or a lock of your own).
+    """
+    import numpy as np
+
+    from scene import open_replica
+
+    from ._blender import render_frame
+    from ._settings import RenderSettings
+
+    settings = RenderSettings(
+        engine=request.engine, resolution=(request.width, request.height), samples=request.samples
+    )
+    with tempfile.TemporaryDirectory(prefix="stagecraft-frames-") as scratch:
+        replica = open_replica(stage, Path(scratch))
+        frame = render_frame(replica.stage.node_state(request.camera).name, settings, depth=True)
+    return FrameData(
+        seq=replica.seq,
+        camera=request.camera,
+        rgb=frame.rgb,
+        depth=frame.depth.astype(np.float32, copy=False),
+    )

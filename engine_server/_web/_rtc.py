@@ -13,7 +13,7 @@ import aioice.ice
 import av
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 
-from ._feed import ViewFeed
+from renderers import ViewFeed
 
 CHANNELS = ("stage", "input")
 _LOOPBACK = "127.0.0.1"

@@ -15,11 +15,11 @@ import trio_websocket
 import zmq
 
 from protocols import AsyncStageClient, GetSnapshot, GetTree, open_stage_client, to_json
+from renderers import WorkerPool
 
 from ._access import WebAccess
 from ._aio_bridge import AsyncioBridge, open_asyncio_bridge
 from ._http import WS_PATH, HttpServer
-from ._pool import WorkerPool
 from ._rtc import allow_loopback_candidates
 from ._viewer import Viewer
 

@@ -27,13 +27,12 @@ from protocols import (
     ViewError,
     to_json,
 )
+from renderers import ViewFeed, WorkerPool
 
 from . import _viewport
 from ._aio_bridge import AsyncioBridge
-from ._feed import ViewFeed
 from ._input import apply_input
 from ._page_json import error_json, page_view, parse_json, stage_request
-from ._pool import WorkerPool
 from ._rtc import PeerSession
 
 

@@ -1,4 +1,5 @@
-"""The render worker pool: spawns ``renderers.worker`` processes, restarts any that die, routes views.
+"""The render worker pool: spawns ``renderers.worker`` processes, restarts any that die, routes views
+(the web stage runs one).
 
 One ROUTER socket (owned by one TrioSocket task) talks to every worker. A render is placed on the
 worker with the fewest renders and stays there; when its worker restarts, the new process is sent
