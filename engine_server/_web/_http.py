@@ -17,7 +17,7 @@ from ._access import WebAccess
 
 logger = logging.getLogger("stagecraft.web")
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+PAGE_ROOT = Path(__file__).resolve().parent.parent / "page"  # the page (HTML / JS / CSS)
 WS_PATH = "/ws"
 MAX_HEAD_BYTES = 16 << 10
 MAX_WS_MESSAGE_BYTES = 1 << 20
@@ -60,7 +60,7 @@ class _Replay(trio.abc.Stream):
 
 
 class HttpServer:
-    """Serves the files in ``engine_server/web/`` and the JSON documents in ``documents``."""
+    """Serves the files in ``engine_server/page/`` and the JSON documents in ``documents``."""
 
     def __init__(
         self, documents: dict[str, JsonSource], on_websocket: WebSocketHandler, access: WebAccess
@@ -102,11 +102,11 @@ class HttpServer:
         name = "index.html" if path == "/" else path.removeprefix("/")
         if path == WS_PATH:
             return 426, "text/plain", b"this path takes WebSocket upgrades only\n"
-        if _FILE_NAME.fullmatch(name) and (WEB_ROOT / name).is_file():
+        if _FILE_NAME.fullmatch(name) and (PAGE_ROOT / name).is_file():
             return (
                 200,
                 CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream"),
-                (WEB_ROOT / name).read_bytes(),
+                (PAGE_ROOT / name).read_bytes(),
             )
         return 404, "text/plain", f"no such page: {path}\n".encode()
 
