@@ -71,6 +71,7 @@ class Context:
     reaper: Reaper
     _family: Family | None = None
     _deleted: list[bpy.types.Object] = dataclasses.field(default_factory=list)
+    deleted_uids: set[int] = dataclasses.field(default_factory=set)  # session_uids deleted so far
 
     def family(self) -> Family:
         """Parents, parts and cameras of the scene, read once for a run of deletes."""
@@ -87,6 +88,7 @@ class Context:
         if not self._deleted:
             self.undo.on_commit(lambda: self.reaper.retire(self._deleted))
         self._deleted.extend(objects)
+        self.deleted_uids.update(o.session_uid for o in objects)
 
 
 def create_node(ctx: Context, cmd: CreateNode):
@@ -131,7 +133,7 @@ def create_node(ctx: Context, cmd: CreateNode):
 def delete_node(ctx: Context, cmd: DeleteNode):
     root = ctx.index.resolve(cmd.node)
     family = ctx.family()
-    doomed = deletion_set(root, family)
+    doomed = deletion_set(root, family, ctx.deleted_uids)
     doomed_set = set(doomed)
     scene = bpy.context.scene
     focusing = [o for o in family.cameras if o.data.dof.focus_object in doomed_set]

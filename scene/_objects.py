@@ -9,6 +9,8 @@ from protocols import Conflict, InvalidArgument, NotFound, Transform
 
 from ._ids import SOURCE_KEY, UUID_KEY, uuid_of
 
+RETIRED_KEY = "stagecraft_retired"  # on a deleted object until it is freed
+
 DECIMALS = 5
 
 
@@ -121,6 +123,8 @@ class Family:
             for member in collection.objects:
                 self.collections.setdefault(member.session_uid, []).append(collection)
         for obj in objects:
+            if RETIRED_KEY in obj:  # deleted already, waiting to be freed
+                continue
             if obj.parent is not None:
                 self.children.setdefault(obj.parent.session_uid, []).append(obj)
             if obj.type == "CAMERA":
@@ -130,13 +134,16 @@ class Family:
                 self.parts.setdefault(source, []).append(obj)
 
 
-def deletion_set(root: bpy.types.Object, family: Family) -> list[bpy.types.Object]:
-    """``root``, its subtree, and (for assets) every part of the import, with their subtrees."""
+def deletion_set(
+    root: bpy.types.Object, family: Family, already: frozenset[int] | set[int] = frozenset()
+) -> list[bpy.types.Object]:
+    """``root``, its subtree, and (for assets) every part of the import, with their subtrees;
+    objects whose ``session_uid`` is in ``already`` (deleted earlier in the same batch) are left out."""
     doomed: dict[int, bpy.types.Object] = {}
     pending = [root]
     while pending:
         obj = pending.pop()
-        if obj.session_uid in doomed:
+        if obj.session_uid in doomed or obj.session_uid in already:
             continue
         doomed[obj.session_uid] = obj
         pending.extend(family.children.get(obj.session_uid, ()))
@@ -178,6 +185,7 @@ class Reaper:
             for key in (UUID_KEY, SOURCE_KEY):
                 if key in obj:
                     del obj[key]  # a retired object is no node, whatever finds it
+            obj[RETIRED_KEY] = True
         self._pending.extend(objects)
 
     def reap(self) -> bool:

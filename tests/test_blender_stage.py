@@ -296,3 +296,18 @@ def test_save_load_keeps_uuids_and_state(stage, tmp_path):
     assert stage.snapshot_nodes() == ()
     stage.load(tmp_path / "snap.blend")
     assert state_of(stage) == before
+
+
+def test_deleting_a_child_then_its_parent_works_in_one_batch_and_in_two_commands(stage):
+    for name in ("P", "Q"):
+        stage.apply(CreateNode(kind="empty", name=name))
+        stage.apply(CreateNode(kind="mesh", name=f"{name}-child", parent=name, mesh=MeshSpec("cube")))
+    stage.apply(Batch(commands=(DeleteNode(node="P-child"), DeleteNode(node="P"))))
+    stage.apply(DeleteNode(node="Q-child"))  # deleted, not yet freed ...
+    stage.apply(DeleteNode(node="Q"))  # ... when its parent goes
+    assert stage.snapshot_nodes() == ()
+    while stage.idle():
+        pass
+    assert not bpy.data.objects and not bpy.data.meshes
+    stage.apply(CreateNode(kind="empty", name="P"))  # the names are free again
+    assert [n.name for n in stage.snapshot_nodes()] == ["P"]

@@ -30,8 +30,15 @@ class AddonStage(Stage):
     """A Stage that shares the file with the artist's own objects."""
 
     def reset(self) -> None:
+        self.free_deleted()
         remove_objects(stage_objects())
         self._index.rebuild()
+
+    def apply(self, command, *, check: bool = True):
+        """Apply, then free what a delete removed at once: the artist's file keeps no orphans."""
+        result = super().apply(command, check=check)
+        self.free_deleted()
+        return result
 
     def forget(self, uuid: str) -> None:
         """Drop a node the artist deleted from the index."""
