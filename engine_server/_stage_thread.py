@@ -21,6 +21,7 @@ logger = logging.getLogger("stagecraft.stage")
 
 _STOP = object()
 MAX_BATCH = 256
+QUIET_S = 1.0  # housekeeping starts after this long without a job
 
 
 class StageThread:
@@ -40,13 +41,14 @@ class StageThread:
     def run_forever(self, idle: Callable[[], bool] = lambda: False) -> None:
         """Serve jobs until ``stop``; call on the thread that owns bpy.
 
-        Between jobs it calls ``idle()`` for small housekeeping steps while that returns True
-        (more to do) and no job is waiting; a job that arrives meanwhile waits for one step at most.
+        Housekeeping waits for a quiet moment: once no job has come for ``QUIET_S`` after the
+        last one, it calls ``idle()`` until that returns False (nothing more to do) or a job
+        arrives; a job that arrives meanwhile waits for the step in progress.
         """
         housekeeping = False
         while True:
             try:
-                first = self._jobs.get_nowait() if housekeeping else self._jobs.get()
+                first = self._jobs.get(timeout=QUIET_S) if housekeeping else self._jobs.get()
             except queue.Empty:
                 try:
                     housekeeping = idle()

@@ -83,6 +83,8 @@ class RenderWorker:
             poller.register(dealer, zmq.POLLIN)
             while os.getppid() == parent:
                 ready = dict(poller.poll(self._wait_ms()))
+                if not ready and not any(v.dirty or v.spec.play for v in self.views.values()):
+                    self.replica.stage.idle()  # a quiet moment: free what deletes removed
                 if inbox in ready:
                     self._apply_events(inbox)
                 if dealer in ready:

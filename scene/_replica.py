@@ -42,7 +42,6 @@ class Replica:
         if event.seq != self.seq + 1:
             raise ReplicaGap(f"the replica holds seq {self.seq} but the next event is {event.seq}")
         self.stage.apply(event.command, check=False)  # the stage checked it before publishing
-        self.stage.idle()  # free a few deleted objects: a replica has no idle time of its own
         self.seq = event.seq
         return True
 

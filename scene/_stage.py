@@ -90,11 +90,11 @@ class Stage:
         return result
 
     def idle(self) -> bool:
-        """A little housekeeping between commands (freeing deleted objects); True while more is left."""
+        """Housekeeping for a quiet moment (freeing deleted objects); True while more is left."""
         return self._reaper.reap()
 
     def free_deleted(self) -> None:
-        """Free every deleted object now (a replica or an artist's file, which have no idle time)."""
+        """Free every deleted object now (an artist's file, which has no quiet moments of ours)."""
         while self._reaper.reap():
             pass
 
