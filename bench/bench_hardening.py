@@ -3,7 +3,8 @@
 - fuzz cases/s (hostile requests answered) against valid set_transform round trips/s;
 - set_transform round trip (p50, p99, worst) with 10,000 queued jobs against an empty queue;
 - batch delete of 10k nodes on the stage thread against 1k (linear: the per-node ratio is ~1);
-- recovery of 100k journaled records against 10k (linear: the per-record ratio is ~1).
+- recovery of 100k journaled records against 10k (linear: the per-record ratio is ~1), timed by
+  ``bench_server.recovery``.
 
 Real server processes on 127.0.0.1; the fuzz cases come from tests/test_fuzz_replay.py.
 """
@@ -16,22 +17,19 @@ import threading
 import time
 from pathlib import Path
 
-from engine_server import Journal, event_payload
 from protocols import (
     Batch,
     CreateNode,
     DeleteNode,
-    Envelope,
-    Event,
     MeshSpec,
     RegisterAgent,
     SetTransform,
     SubmitJob,
-    encode,
     new_id,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
+from bench_server import recovery
 from harness import StageProcess
 
 FUZZ_CASES = 2000
@@ -132,28 +130,6 @@ def batch_delete(stage: StageProcess, count: int) -> float:
         started = time.perf_counter()
         client.apply(Batch(commands=tuple(DeleteNode(node=c.uuid) for c in creates)))
         return time.perf_counter() - started
-
-
-def recovery(directory: Path, entries: int) -> float:
-    """Seconds from process start to serving, with ``entries`` journaled commands."""
-    journal = Journal(directory / "journal")
-    list(journal.recover(0))
-    create = CreateNode(kind="mesh", name="Crate", uuid=new_id(), mesh=MeshSpec(primitive="cube"))
-    for seq in range(1, entries + 1):
-        command = create if seq == 1 else SetTransform(node=create.uuid, location=(seq * 1e-4, 0.0, 0.0))
-        journal.append(seq, event_payload(encode(Envelope(body=Event(seq=seq, command=command)))))
-        if seq % 10_000 == 0:
-            journal.commit()
-    journal.commit()
-    journal.close()
-    started = time.perf_counter()
-    stage = StageProcess(directory, "--empty").start()
-    elapsed = time.perf_counter() - started
-    with stage.client() as client:
-        if client.hello().seq != entries:
-            raise RuntimeError("recovery did not replay the whole journal")
-    stage.kill()
-    return elapsed
 
 
 def main() -> None:

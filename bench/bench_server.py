@@ -94,12 +94,12 @@ def fan_out(stage: StageProcess) -> tuple[float, float]:
     return FANOUT_SUBSCRIBERS * FANOUT_COMMANDS / elapsed, statistics.median(latencies) * 1e3
 
 
-def recovery(directory: Path) -> float:
-    """Seconds from process start to serving, with RECOVERY_ENTRIES journaled commands."""
+def recovery(directory: Path, entries: int = RECOVERY_ENTRIES) -> float:
+    """Seconds from process start to serving, with ``entries`` journaled commands."""
     journal = Journal(directory / "journal")
     list(journal.recover(0))
     create = CreateNode(kind="mesh", name="Crate", uuid=new_id(), mesh=MeshSpec(primitive="cube"))
-    for seq in range(1, RECOVERY_ENTRIES + 1):
+    for seq in range(1, entries + 1):
         command = create if seq == 1 else SetTransform(node=create.uuid, location=(seq * 1e-4, 0.0, 0.0))
         journal.append(seq, event_payload(encode(Envelope(body=Event(seq=seq, command=command)))))
         if seq % 10_000 == 0:
@@ -110,7 +110,7 @@ def recovery(directory: Path) -> float:
     stage = StageProcess(directory, "--empty").start()
     elapsed = time.perf_counter() - started
     with stage.client() as client:
-        if client.hello().seq != RECOVERY_ENTRIES:
+        if client.hello().seq != entries:
             raise RuntimeError("recovery did not replay the whole journal")
     stage.kill()
     return elapsed
