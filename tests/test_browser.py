@@ -91,3 +91,24 @@ def test_a_bad_value_shows_the_servers_error_beside_the_field(web_stage: StagePr
         assert "0.7" in result["error"]
         assert result["rowHasError"]
         assert client.node("CamA").camera.fstop == fstop
+
+
+def test_beyond_loopback_the_page_streams_with_the_token_from_its_address(tmp_path: Path) -> None:
+    """The address the stage prints (with its token) is all a browser needs; without it, no stage."""
+    stage = StageProcess(
+        tmp_path / "stage", "--host", "0.0.0.0", "--allow-unauthenticated-remote", "--web-port", "0"
+    ).start()
+    try:
+        printed = stage.web  # http://0.0.0.0:PORT/?token=…
+        address = printed.replace("0.0.0.0", "127.0.0.1")
+        result = stage_check(address, "video", minFrames=10)
+        assert result["framesDecoded"] > 10 and result["frame"]["stddev"] > 5
+        without = subprocess.run(
+            [shutil.which("node"), str(BROWSER_DIR / "stage_check.mjs"), address.split("?")[0], "video",
+             json.dumps({"timeoutMs": 5000})],
+            cwd=BROWSER_DIR, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S,
+            env={**os.environ, "CHROMIUM": str(CHROMIUM)},
+        )  # fmt: skip
+        assert not json.loads(without.stdout.strip().splitlines()[-1])["ok"]
+    finally:
+        stage.stop()
