@@ -98,6 +98,18 @@ class Stage:
         while self._reaper.reap():
             pass
 
+    def object(self, uuid: str) -> bpy.types.Object | None:
+        """The Blender object of node ``uuid``, if the stage has it."""
+        return self._index.get(uuid)
+
+    def forget(self, uuid: str) -> None:
+        """Stop tracking node ``uuid`` (its object is gone: an artist deleted it in their file)."""
+        self._index.discard(uuid)
+
+    def reindex(self) -> None:
+        """Find the nodes again from the objects' ids (after objects were removed or loaded)."""
+        self._index.rebuild()
+
     def node_state(self, ref: str) -> NodeState:
         return _state.dump(self._index.resolve(ref))
 

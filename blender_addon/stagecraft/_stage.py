@@ -32,17 +32,10 @@ class AddonStage(Stage):
     def reset(self) -> None:
         self.free_deleted()
         remove_objects(stage_objects())
-        self._index.rebuild()
+        self.reindex()
 
     def apply(self, command, *, check: bool = True):
         """Apply, then free what a delete removed at once: the artist's file keeps no orphans."""
         result = super().apply(command, check=check)
         self.free_deleted()
         return result
-
-    def forget(self, uuid: str) -> None:
-        """Drop a node the artist deleted from the index."""
-        self._index.discard(uuid)
-
-    def object(self, uuid: str) -> bpy.types.Object | None:
-        return self._index.get(uuid)
