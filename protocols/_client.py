@@ -15,6 +15,7 @@ from typing import Any
 
 import zmq
 
+from ._agents import FINAL_STATES, JOB_TOPIC, GetJob, Job, JobEvent
 from ._commands import Command
 from ._envelope import Envelope, decode, encode, new_id
 from ._errors import BadMessage, StagecraftError, StageTimeout, error_for_code
@@ -183,6 +184,37 @@ class StageClient:
         """An event stream, connected before any snapshot you take next."""
         info = self._info or self.hello()
         return EventStream(self, info.event_endpoint)
+
+    def follow_job(self, job_id: str, poll: float = 1.0) -> Iterator[Job | JobEvent]:
+        """Yield a job's states (``Job`` first, then ``JobEvent``s) until it is final.
+
+        Subscribes before it reads the job, so no change is missed; if no event comes for
+        ``poll`` seconds it reads the job again (job events are not journaled).
+        """
+        info = self._info or self.hello()
+        sub = self._context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, JOB_TOPIC)
+        if self.curve is not None:
+            self.curve.apply(sub)
+        sub.connect(info.event_endpoint)
+        try:
+            job: Job = self.request(GetJob(job_id=job_id))
+            yield job
+            state = job.state
+            while state not in FINAL_STATES:
+                if not sub.poll(poll * 1000, zmq.POLLIN):
+                    job = self.request(GetJob(job_id=job_id))
+                    if job.state != state or job.state in FINAL_STATES:
+                        state = job.state
+                        yield job
+                    continue
+                event = decode(sub.recv_multipart()[1:]).body
+                if isinstance(event, JobEvent) and event.job_id == job_id:
+                    state = event.state
+                    yield event
+        finally:
+            sub.close(linger=0)
 
     def close(self) -> None:
         self._socket.close(linger=0)

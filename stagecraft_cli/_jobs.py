@@ -11,22 +11,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import zmq
-
 from protocols import (
-    FINAL_STATES,
-    JOB_TOPIC,
     CancelJob,
     GetJob,
     Job,
-    JobEvent,
     Jobs,
     JobSubmitted,
     ListJobs,
     StageClient,
     StagecraftError,
     SubmitJob,
-    decode,
 )
 
 from ._connect import connect_options, curve_keys, stage_client
@@ -157,41 +151,9 @@ def _cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-def follow_job(client: StageClient, job_id: str, poll: float = 1.0):
-    """Yield a job's states (``Job`` first, then ``JobEvent``s) until it is final.
-
-    Subscribes before it reads the job, so no change is missed; if no event comes for
-    ``poll`` seconds it reads the job again (job events are not journaled).
-    """
-    info = client.hello()
-    sub = client._context.socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, JOB_TOPIC)
-    if client.curve is not None:
-        client.curve.apply(sub)
-    sub.connect(info.event_endpoint)
-    try:
-        job: Job = client.request(GetJob(job_id=job_id))
-        yield job
-        state = job.state
-        while state not in FINAL_STATES:
-            if not sub.poll(poll * 1000, zmq.POLLIN):
-                job = client.request(GetJob(job_id=job_id))
-                if job.state != state or job.state in FINAL_STATES:
-                    state = job.state
-                    yield job
-                continue
-            event = decode(sub.recv_multipart()[1:]).body
-            if isinstance(event, JobEvent) and event.job_id == job_id:
-                state = event.state
-                yield event
-    finally:
-        sub.close(linger=0)
-
-
 def _show_progress(client: StageClient, job_id: str) -> int:
     width = 30
-    for update in follow_job(client, job_id):
+    for update in client.follow_job(job_id):
         filled = int(update.fraction * width)
         agent = f" on {update.agent}" if update.agent else ""
         bar = "#" * filled + "." * (width - filled)

@@ -219,9 +219,7 @@ def test_curve_refuses_an_unauthenticated_client(stage_factory, agents, tmp_path
 
 
 def _follow(client, job_id):
-    from stagecraft_cli import follow_job
-
-    return follow_job(client, job_id, poll=0.2)
+    return client.follow_job(job_id, poll=0.2)
 
 
 def test_a_remote_host_needs_curve_or_an_explicit_opt_out():
