@@ -192,12 +192,7 @@ class StageClient:
         ``poll`` seconds it reads the job again (job events are not journaled).
         """
         info = self._info or self.hello()
-        sub = self._context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.SUBSCRIBE, JOB_TOPIC)
-        if self.curve is not None:
-            self.curve.apply(sub)
-        sub.connect(info.event_endpoint)
+        sub = open_subscriber(self._context, info.event_endpoint, JOB_TOPIC, self.curve)
         try:
             job: Job = self.request(GetJob(job_id=job_id))
             yield job
@@ -226,18 +221,27 @@ class StageClient:
         self.close()
 
 
+def open_subscriber(
+    context: zmq.Context, endpoint: str, topic: bytes, curve: CurveKeys | None, *, unbounded: bool = False
+) -> zmq.Socket:
+    """A SUB socket on the stage's event endpoint for ``topic`` (``unbounded``: no receive limit)."""
+    socket = context.socket(zmq.SUB)
+    socket.setsockopt(zmq.LINGER, 0)
+    if unbounded:
+        socket.setsockopt(zmq.RCVHWM, 0)
+    socket.setsockopt(zmq.SUBSCRIBE, topic)
+    if curve is not None:
+        curve.apply(socket)
+    socket.connect(endpoint)
+    return socket
+
+
 class EventStream:
     """Events in sequence order from ``after`` on; gaps are filled from the journal."""
 
     def __init__(self, client: StageClient, endpoint: str) -> None:
         self.client = client
-        self._socket = client._context.socket(zmq.SUB)
-        self._socket.setsockopt(zmq.LINGER, 0)
-        self._socket.setsockopt(zmq.RCVHWM, 0)
-        self._socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
-        if client.curve is not None:
-            client.curve.apply(self._socket)
-        self._socket.connect(endpoint)
+        self._socket = open_subscriber(client._context, endpoint, EVENT_TOPIC, client.curve, unbounded=True)
         self.last_seq: int | None = None
         self._pending: list[Event] = []
 

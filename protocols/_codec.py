@@ -22,6 +22,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
+from ._checks import FLOAT32_MAX  # Blender stores transforms and settings as float32
 from ._errors import BadMessage, InvalidArgument, ProtocolError
 
 FRAME_KEY = "$frame"
@@ -30,7 +31,6 @@ ALLOWED_DTYPES = frozenset(
 )  # little-endian only: every machine that runs Blender is
 MAX_ARRAY_DIMS = 8
 MAX_STRING_CHARS = 65_536  # any string field; names and ids have tighter limits of their own
-FLOAT32_MAX = 3.4028234663852886e38  # Blender stores transforms and settings as float32
 FLOAT32_TINY = 1.401298464324817e-45  # the smallest float32 (subnormal): below it a value becomes 0
 
 _REGISTRY: dict[str, type] = {}

@@ -16,7 +16,7 @@ from typing import Any
 import trio
 import zmq
 
-from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC, CurveKeys
+from ._client import DEFAULT_ENDPOINT, EVENT_TOPIC, CurveKeys, open_subscriber
 from ._envelope import Envelope, decode, encode, new_id
 from ._errors import ProtocolError, StageTimeout, error_for_code
 from ._queries import GetEvents, Hello
@@ -84,12 +84,7 @@ class AsyncStageClient:
     async def events(self, after: int | None = None) -> AsyncIterator[trio.MemoryReceiveChannel[Event]]:
         """Events in sequence order after ``after`` (default: from now); gaps filled from the journal."""
         info: ServerInfo = await self.request(Hello(client="trio"))
-        socket = self._context.socket(zmq.SUB)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.SUBSCRIBE, EVENT_TOPIC)
-        if self.curve is not None:
-            self.curve.apply(socket)
-        socket.connect(info.event_endpoint)
+        socket = open_subscriber(self._context, info.event_endpoint, EVENT_TOPIC, self.curve)
         subscriber = TrioSocket(socket)
         send, receive = trio.open_memory_channel[Event](1024)
         last = info.seq if after is None else after
