@@ -32,6 +32,7 @@ from protocols import (
     AgentRegistered,
     CancelJob,
     CurveKeys,
+    Device,
     Envelope,
     ErrorCode,
     FrameData,
@@ -121,7 +122,7 @@ class Agent:
         *,
         endpoint: str,
         curve: CurveKeys | None = None,
-        device: str = "cpu",
+        device: Device = "cpu",
         gpu: str | None = None,
         memory_mb: int | None = None,
         max_jobs: int = 1,
@@ -144,7 +145,7 @@ class Agent:
         """Serve until interrupted. Handlers run on this (the calling, main) thread, one at a time,
         because bpy — renders, importers, exporters — works only there; the connection, heartbeats
         and progress reports run on a thread of their own, so a long job never silences the agent."""
-        self._main = _MainThread()
+        main = self._main = _MainThread()
         failure: list[BaseException] = []
 
         def connection() -> None:
@@ -153,11 +154,11 @@ class Agent:
             except BaseException as exc:  # re-raised on the main thread below
                 failure.append(exc)
             finally:
-                self._main.stop()
+                main.stop()
 
         thread = threading.Thread(target=connection, name="stagecraft-agent-io", daemon=True)
         thread.start()
-        self._main.serve()
+        main.serve()
         thread.join()
         if failure:
             raise failure[0]

@@ -216,15 +216,15 @@ class Journal:
     def commit(self) -> None:
         """Write every buffered record and fdatasync; when this returns they are durable."""
         with self._io_lock:
-            self._check_usable()
+            segments, fd = self._check_usable()
             with self._buffer_lock:
                 batch, self._pending = self._pending, []
             if not batch:
                 return
-            segment = self._segments[-1]
+            segment = segments[-1]
             try:
-                _write_all(self._fd, b"".join(batch))
-                os.fdatasync(self._fd)
+                _write_all(fd, b"".join(batch))
+                os.fdatasync(fd)
             except OSError as exc:
                 self._failure = exc
                 raise JournalError(f"writing {segment.path} failed; restart the server: {exc}") from exc
@@ -239,20 +239,20 @@ class Journal:
     def rotate(self, snapshot_seq: int) -> None:
         """A snapshot holding every record <= snapshot_seq is durable: seal the segment, drop old ones."""
         with self._io_lock:
-            self._check_usable()
+            segments, fd = self._check_usable()
             with self._buffer_lock:
                 appended = self._next_seq - 1
             if not isinstance(snapshot_seq, int) or not 0 <= snapshot_seq <= appended:
                 raise ValueError(f"snapshot seq {snapshot_seq!r} is not in 0..{appended} (the last appended)")
-            if self._segments[-1].offsets:
+            if segments[-1].offsets:
                 segment = self._create_segment(self._last_seq + 1)
-                os.close(self._fd)
+                os.close(fd)
                 self._fd = os.open(segment.path, os.O_WRONLY | os.O_APPEND)
                 with self._index_lock:
-                    self._segments.append(segment)
+                    segments.append(segment)
             with self._index_lock:
-                doomed = [s for s in self._segments[:-1] if s.last_seq <= snapshot_seq]
-                self._segments = [s for s in self._segments if s not in doomed]
+                doomed = [s for s in segments[:-1] if s.last_seq <= snapshot_seq]
+                self._segments = [s for s in segments if s not in doomed]
             self._delete(doomed)
 
     def read(self, after_seq: int, limit: int) -> list[JournalRecord]:
@@ -267,8 +267,8 @@ class Journal:
             raise ValueError(f"limit is an int >= 0, not {limit!r}")
         records: list[JournalRecord] = []
         with self._index_lock:
-            self._check_usable()
-            for segment in self._segments:
+            segments, _ = self._check_usable()
+            for segment in segments:
                 if len(records) == limit:
                     break
                 if not segment.offsets or segment.last_seq <= after_seq:
@@ -294,15 +294,17 @@ class Journal:
             with self._buffer_lock:
                 self._pending = []
 
-    def _check_usable(self) -> None:
+    def _check_usable(self) -> tuple[list[_Segment], int]:
+        """The open segments and the write descriptor; JournalError if the journal is not usable."""
         if self._closed:
             raise JournalError(f"the journal in {self.directory} is closed")
-        if self._segments is None:
+        if self._segments is None or self._fd is None:
             raise JournalError("call recover() before using the journal")
         if self._failure is not None:
             raise JournalError(
                 f"an earlier write to the journal failed ({self._failure}); restart the server"
             )
+        return self._segments, self._fd
 
     def _scan_all(self) -> list[_Segment]:
         named = []

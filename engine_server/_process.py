@@ -85,8 +85,8 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     )
     if service.seq == 0 and commands:
         for command in commands:
-            outcome = service.apply_local(command, session="stage-file")
-            journal.append(outcome.seq, event_payload(outcome.event_parts))
+            change = service.apply_local(command, session="stage-file")
+            journal.append(change.seq, event_payload(change.event_parts))
         journal.commit()
         logger.info("built stage %r from %s (%d commands)", stage_name, config.stage_file, len(commands))
 

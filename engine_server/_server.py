@@ -214,8 +214,8 @@ class StageServer:
             snapshot_seq = None
             changes = 0
             for _request, outcome in results:
-                if isinstance(outcome, Outcome) and outcome.event_parts is not None:
-                    self.journal.append(outcome.seq, event_payload(outcome.event_parts))
+                if isinstance(outcome, Outcome) and outcome.change is not None:
+                    self.journal.append(outcome.change.seq, event_payload(outcome.change.event_parts))
                     snapshot_seq = outcome.snapshot_seq or snapshot_seq
                     changes += 1
             if changes:
@@ -223,8 +223,10 @@ class StageServer:
             for request, outcome in results:
                 if isinstance(outcome, Outcome):
                     reply = outcome.reply
-                    if outcome.event_parts is not None:
-                        publisher.send_multipart([EVENT_TOPIC, *outcome.event_parts], zmq.NOBLOCK, copy=False)
+                    if outcome.change is not None:
+                        publisher.send_multipart(
+                            [EVENT_TOPIC, *outcome.change.event_parts], zmq.NOBLOCK, copy=False
+                        )
                 else:
                     reply = _error_body(outcome, request.envelope)
                 commands.send_nowait(

@@ -14,6 +14,7 @@ from typing import Any
 from protocols import (
     COMMAND_TYPES,
     Applied,
+    Command,
     Envelope,
     Event,
     GetNode,
@@ -35,13 +36,20 @@ logger = logging.getLogger("stagecraft.stage")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Change:
+    """An applied command's event: its seq and its encoded frames, to journal and publish."""
+
+    seq: int
+    event_parts: list[bytes]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
-    """What handling one request produced."""
+    """What handling one request produced: a reply, and for a command its change."""
 
     reply: Any
-    seq: int | None = None
-    event_parts: list[bytes] | None = None
-    snapshot_seq: int | None = None
+    change: Change | None = None
+    snapshot_seq: int | None = None  # a snapshot was written at this seq, to commit after the change
 
 
 class StageService:
@@ -108,9 +116,11 @@ class StageService:
             )
         raise UnknownCommand(f"{envelope.type!r} is not a request this server takes")
 
-    def apply_local(self, command: Any, session: str) -> Outcome:
+    def apply_local(self, command: Command, session: str) -> Change:
         """Apply a command that did not come over the wire (the stage file at first start)."""
-        return self._apply(Envelope(body=command, session=session))
+        change = self._apply(Envelope(body=command, session=session)).change
+        assert change is not None  # every applied command has one
+        return change
 
     def _apply(self, envelope: Envelope) -> Outcome:
         resolved, touched = self.stage.apply(envelope.body)
@@ -120,7 +130,7 @@ class StageService:
         snapshot_seq = None
         if self.seq - self.snapshot_seq >= self.snapshot_every and self.seq >= self._retry_snapshot_at:
             snapshot_seq = self._try_snapshot()
-        return Outcome(Applied(seq=self.seq, nodes=touched), self.seq, parts, snapshot_seq)
+        return Outcome(Applied(seq=self.seq, nodes=touched), Change(self.seq, parts), snapshot_seq)
 
     def _try_snapshot(self) -> int | None:
         """Save a snapshot; a failure is logged and retried later, never the command's failure."""

@@ -16,8 +16,9 @@ from typing import Any, Literal
 import numpy as np
 
 from ._checks import check_name, check_range
-from ._codec import wire
+from ._codec import Message, wire
 from ._errors import InvalidArgument
+from ._render import RenderEngine
 
 JOB_TOPIC = b"job"
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -81,9 +82,10 @@ def _same(a: Any, b: Any) -> bool:
 
 def _fields_equal(self: Any, other: object) -> bool:
     """Equality for messages that hold arrays (compared by dtype and value)."""
+    fields = dataclasses.fields(self)
     if type(other) is not type(self):
         return NotImplemented
-    return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+    return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields)
 
 
 def _check_kinds(field: str, kinds: tuple[str, ...]) -> None:
@@ -97,7 +99,7 @@ def _check_kinds(field: str, kinds: tuple[str, ...]) -> None:
 
 
 @wire("register_agent")
-class RegisterAgent:
+class RegisterAgent(Message):
     """Make this connection an agent for job ``kinds``; the reply is ``agent_registered``.
 
     A second registration under the same ``name`` replaces the first (a restarted agent).
@@ -120,7 +122,7 @@ class RegisterAgent:
 
 
 @wire("heartbeat")
-class Heartbeat:
+class Heartbeat(Message):
     """The agent is alive and holds ``jobs``; the reply is ``agent_ack``."""
 
     jobs: tuple[str, ...] = ()
@@ -131,7 +133,7 @@ class Heartbeat:
 
 
 @wire("job_accept")
-class JobAccept:
+class JobAccept(Message):
     """The agent has started the offered job; the reply is ``agent_ack``."""
 
     job_id: str
@@ -143,7 +145,7 @@ class JobAccept:
 
 
 @wire("job_progress")
-class JobProgress:
+class JobProgress(Message):
     """How far the job is (``fraction`` in [0, 1]) and what it is doing; the reply is ``agent_ack``."""
 
     job_id: str
@@ -158,7 +160,7 @@ class JobProgress:
 
 
 @wire("job_result")
-class JobResult:
+class JobResult(Message):
     """The job succeeded: plain ``result`` values and bulk ``arrays`` (raw frames).
 
     A result for a job that is already finished is acknowledged and ignored.
@@ -176,7 +178,7 @@ class JobResult:
 
 
 @wire("job_failed")
-class JobFailed:
+class JobFailed(Message):
     """The job failed with a stable ``code`` and a ``message`` for people."""
 
     job_id: str
@@ -189,7 +191,7 @@ class JobFailed:
 
 
 @wire("job_cancelled")
-class JobCancelled:
+class JobCancelled(Message):
     """The agent stopped working on a job it was told to cancel."""
 
     job_id: str
@@ -202,7 +204,7 @@ class JobCancelled:
 
 
 @wire("job_offer")
-class JobOffer:
+class JobOffer(Message):
     """A job for the agent (unsolicited); it answers with ``job_accept`` and then reports."""
 
     job_id: str
@@ -218,7 +220,7 @@ class JobOffer:
 
 
 @wire("agent_registered")
-class AgentRegistered:
+class AgentRegistered(Message):
     """The reply to ``register_agent``: send a heartbeat every ``heartbeat_interval`` seconds."""
 
     agent: str
@@ -226,7 +228,7 @@ class AgentRegistered:
 
 
 @wire("agent_ack")
-class AgentAck:
+class AgentAck(Message):
     """The reply to an agent's heartbeat or job report."""
 
     job_id: str | None = None
@@ -236,7 +238,7 @@ class AgentAck:
 
 
 @wire("submit_job")
-class SubmitJob:
+class SubmitJob(Message):
     """Queue a job of ``kind``; the reply is ``job_submitted``.
 
     ``deadline_s``: seconds from now by which the job must have finished; past it the job fails
@@ -256,12 +258,12 @@ class SubmitJob:
 
 
 @wire("job_submitted")
-class JobSubmitted:
+class JobSubmitted(Message):
     job_id: str
 
 
 @wire("list_jobs")
-class ListJobs:
+class ListJobs(Message):
     """The newest jobs (optionally only those in ``state``); the reply is ``jobs``."""
 
     state: JobState | None = None
@@ -272,7 +274,7 @@ class ListJobs:
 
 
 @wire("get_job")
-class GetJob:
+class GetJob(Message):
     """One job with its result; the reply is ``job``."""
 
     job_id: str
@@ -282,7 +284,7 @@ class GetJob:
 
 
 @wire("cancel_job")
-class CancelJob:
+class CancelJob(Message):
     """Cancel a job (a client's request; the reply is ``job``), or, sent by the server, tell the
     agent running it to stop."""
 
@@ -293,7 +295,7 @@ class CancelJob:
 
 
 @wire("job")
-class Job:
+class Job(Message):
     """A job's state. ``result`` and ``arrays`` are filled by ``get_job`` only."""
 
     __eq__ = _fields_equal
@@ -317,12 +319,12 @@ class Job:
 
 
 @wire("jobs")
-class Jobs:
+class Jobs(Message):
     jobs: tuple[Job, ...]
 
 
 @wire("job_event")
-class JobEvent:
+class JobEvent(Message):
     """A job changed: published as ``[b"job", header]`` on the event endpoint.
 
     ``n`` counts the stage's job events since it started, so a follower can order them.
@@ -344,7 +346,7 @@ class JobEvent:
 
 
 @wire("frame_request")
-class FrameRequest:
+class FrameRequest(Message):
     """RGB and depth of ``camera`` at ``width`` × ``height``; the reply is ``frame_data``.
 
     The stage thread never renders: the agent SDK answers it in the agent's own process from
@@ -354,7 +356,7 @@ class FrameRequest:
     camera: str
     width: int = 320
     height: int = 180
-    engine: Literal["workbench", "eevee", "cycles"] = "workbench"
+    engine: RenderEngine = "workbench"
     samples: int = 1
 
     def __post_init__(self) -> None:
@@ -365,7 +367,7 @@ class FrameRequest:
 
 
 @wire("frame_data")
-class FrameData:
+class FrameData(Message):
     """``rgb`` uint8 H×W×3; ``depth`` float32 H×W metres along the view axis (inf: nothing)."""
 
     __eq__ = _fields_equal

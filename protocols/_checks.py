@@ -83,7 +83,7 @@ def check_ref(field: str, value: str | None) -> None:
     check_name(field, value)
 
 
-def normalized_quaternion(field: str, q: tuple[float, float, float, float]) -> tuple[float, ...]:
+def normalized_quaternion(field: str, q: tuple[float, ...]) -> tuple[float, ...]:
     """``q`` scaled to length 1 (idempotent: a unit quaternion comes back bit for bit).
 
     Components so large or small that their squares overflow or underflow are scaled by the

@@ -8,6 +8,7 @@ sequence order and fills any gap from the journal, so a follower never silently 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,8 @@ class CurveKeys:
                 raise StagecraftError(f"no CURVE key file {path}; make one with `stagecraft keys generate`")
         server_public, _ = zmq.auth.load_certificate(directory / "server.key")
         public, secret = zmq.auth.load_certificate(directory / f"{name}.key_secret")
+        if secret is None:
+            raise StagecraftError(f"{directory / f'{name}.key_secret'} holds no secret key")
         return cls(server_public=server_public, public=public, secret=secret)
 
     def apply(self, socket: zmq.Socket) -> None:
@@ -198,7 +201,7 @@ class StageClient:
             yield job
             state = job.state
             while state not in FINAL_STATES:
-                if not sub.poll(poll * 1000, zmq.POLLIN):
+                if not sub.poll(math.ceil(poll * 1000), zmq.POLLIN):
                     job = self.request(GetJob(job_id=job_id))
                     if job.state != state or job.state in FINAL_STATES:
                         state = job.state
@@ -265,7 +268,7 @@ class EventStream:
                 return self._take(event)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
+            remaining = None if deadline is None else math.ceil(max(0.0, deadline - time.monotonic()) * 1000)
             if not self._socket.poll(remaining, zmq.POLLIN):
                 return None
             parts = self._socket.recv_multipart()

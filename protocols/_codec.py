@@ -23,7 +23,7 @@ from typing import Any, Literal, Union
 import numpy as np
 
 from ._checks import FLOAT32_MAX  # Blender stores transforms and settings as float32
-from ._errors import BadMessage, InvalidArgument, ProtocolError
+from ._errors import BadMessage, InvalidArgument, ProtocolError, UnknownCommand
 
 FRAME_KEY = "$frame"
 ALLOWED_DTYPES = frozenset(
@@ -33,10 +33,19 @@ MAX_ARRAY_DIMS = 8
 MAX_STRING_CHARS = 65_536  # any string field; names and ids have tighter limits of their own
 FLOAT32_TINY = 1.401298464324817e-45  # the smallest float32 (subnormal): below it a value becomes 0
 
-_REGISTRY: dict[str, type] = {}
-
-
 _T = typing.TypeVar("_T")
+
+
+class Message:
+    """Base of every named wire message: ``TYPE`` is its name on the wire, ``TAGGED`` whether it
+    is a stage command (carried with a ``type`` key where it nests). Both are set by ``wire``."""
+
+    __slots__ = ()
+    TYPE: typing.ClassVar[str]
+    TAGGED: typing.ClassVar[bool]
+
+
+_REGISTRY: dict[str, type[Message]] = {}
 
 
 @typing.dataclass_transform(frozen_default=True)
@@ -54,20 +63,22 @@ def wire(type_name: str | None = None, *, command: bool = False) -> Callable[[ty
             return made
         if type_name in _REGISTRY:
             raise ValueError(f"message type {type_name!r} registered twice")
-        made.TYPE = type_name  # type: ignore[attr-defined]
-        made.TAGGED = command  # type: ignore[attr-defined]
+        if not issubclass(made, Message):
+            raise TypeError(f"{cls.__name__}: a named wire message must subclass Message")
+        made.TYPE = type_name
+        made.TAGGED = command
         _REGISTRY[type_name] = made
         return made
 
     return wrap
 
 
-def registered_types() -> dict[str, type]:
+def registered_types() -> dict[str, type[Message]]:
     """Every registered message type name -> its dataclass."""
     return dict(_REGISTRY)
 
 
-def message_class(type_name: str) -> type:
+def message_class(type_name: str) -> type[Message]:
     try:
         return _REGISTRY[type_name]
     except KeyError:
@@ -114,7 +125,7 @@ def to_wire(obj: Any, frames: Frames) -> dict[str, Any]:
 def _encode(value: Any, frames: Frames) -> Any:
     if dataclasses.is_dataclass(value):
         body = to_wire(value, frames)
-        if hasattr(type(value), "TYPE") and _is_tagged(type(value)):
+        if isinstance(value, Message) and value.TAGGED:
             body = {"type": value.TYPE, **body}
         return body
     if isinstance(value, np.ndarray):
@@ -135,7 +146,7 @@ def _encode(value: Any, frames: Frames) -> Any:
 
 
 def _is_tagged(cls: type) -> bool:
-    return getattr(cls, "TAGGED", False)
+    return issubclass(cls, Message) and cls.TAGGED
 
 
 def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
@@ -148,11 +159,11 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
         where = f"{path}." if path else ""
         raise InvalidArgument(
             f"unknown field(s) {', '.join(where + k for k in map(str, unknown))}; "
-            f"{cls.TYPE if hasattr(cls, 'TYPE') else cls.__name__} takes "
+            f"{cls.TYPE if issubclass(cls, Message) else cls.__name__} takes "
             f"{', '.join(spec[0] for spec in specs) or 'no fields'}",
             field=f"{where}{unknown[0]}",
         )
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for name, hint, required, nullable in specs:
         value = data.get(name)
         if value is None:
@@ -221,7 +232,7 @@ def _plan(hint: Any) -> tuple[str, Any]:
         return "any", None
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return "enum", hint
-    for simple in (str, bool, int, float, bytes, np.ndarray, object):
+    for simple in (str, bool, int, float, bytes, np.ndarray):
         if hint is simple:
             return simple.__name__, None
     if origin is Literal:
@@ -233,7 +244,7 @@ def _plan(hint: Any) -> tuple[str, Any]:
         return "fixed_tuple", args
     if origin is dict:
         return "dict", typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return ("tagged" if _is_tagged(hint) else "message"), hint
     raise TypeError(f"unsupported field type {hint!r}")
 
@@ -281,8 +292,6 @@ def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
         return _decode_tagged([arg], value, frames, path)
     if kind == "tagged_union":
         return None if value is None else _decode_tagged(arg, value, frames, path)
-    if kind == "object":  # a tagged message of any registered command type
-        return _decode_tagged(None, value, frames, path)
     if kind == "any":
         return value
     if kind == "enum":
@@ -306,19 +315,14 @@ def _decode(hint: Any, value: Any, frames: Frames, path: str) -> Any:
     }
 
 
-def _decode_tagged(options: list[type] | None, value: Any, frames: Frames, path: str) -> Any:
+def _decode_tagged(options: list[type[Message]], value: Any, frames: Frames, path: str) -> Any:
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise InvalidArgument(f"{path}: expected a map with a 'type' key", field=path)
     cls = _REGISTRY.get(value["type"])
-    if cls is not None and (cls in options if options is not None else _is_tagged(cls)):
-        return from_wire(cls, value, frames, path)
-    allowed = options if options is not None else [c for c in _REGISTRY.values() if _is_tagged(c)]
-    if cls is None or cls not in allowed:
-        from ._errors import UnknownCommand
-
+    if cls is None or cls not in options:
         raise UnknownCommand(
             f"{path}: unknown type {value['type']!r}; expected one of "
-            f"{', '.join(sorted(c.TYPE for c in allowed))}",
+            f"{', '.join(sorted(c.TYPE for c in options))}",
             field=path,
         )
     return from_wire(cls, value, frames, path)
@@ -400,7 +404,7 @@ def to_json(value: Any) -> Any:
             for f in dataclasses.fields(value)
             if getattr(value, f.name) is not None
         }
-        if getattr(type(value), "TAGGED", False):
+        if isinstance(value, Message) and value.TAGGED:
             body = {"type": value.TYPE, **body}
         return body
     if isinstance(value, enum.Enum):

@@ -11,7 +11,7 @@ import typing
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, check_uuid, normalized_quaternion
-from ._codec import wire
+from ._codec import Message, wire
 from ._errors import InvalidArgument
 from ._optics import FrameShot, RackFocus, SetLens
 from ._scene import (
@@ -26,6 +26,7 @@ from ._scene import (
     Transform,
     Vec3,
     check_pose_arrays,
+    optional_arrays_match,
 )
 
 MAX_BATCH = 10_000
@@ -41,7 +42,7 @@ _KIND_SPECS = {
 
 
 @wire("create_node", command=True)
-class CreateNode:
+class CreateNode(Message):
     """Create a node of ``kind``; the spec matching the kind is required (``mesh`` …).
 
     ``uuid`` is assigned by the server when left out. ``material`` applies to meshes.
@@ -79,7 +80,7 @@ class CreateNode:
 
 
 @wire("delete_node", command=True)
-class DeleteNode:
+class DeleteNode(Message):
     """Delete a node and everything parented under it."""
 
     node: str
@@ -89,7 +90,7 @@ class DeleteNode:
 
 
 @wire("rename_node", command=True)
-class RenameNode:
+class RenameNode(Message):
     node: str
     name: str
 
@@ -99,7 +100,7 @@ class RenameNode:
 
 
 @wire("set_transform", command=True)
-class SetTransform:
+class SetTransform(Message):
     """Set the local transform; a component left out is left unchanged."""
 
     node: str
@@ -116,7 +117,7 @@ class SetTransform:
 
 
 @wire("set_parent", command=True)
-class SetParent:
+class SetParent(Message):
     """Parent ``node`` to ``parent`` (and its ``bone``), or unparent with no parent.
 
     With ``keep_world`` the node stays where it is in the world.
@@ -137,7 +138,7 @@ class SetParent:
 
 
 @wire("set_material", command=True)
-class SetMaterial:
+class SetMaterial(Message):
     node: str
     material: MaterialParams
 
@@ -146,7 +147,7 @@ class SetMaterial:
 
 
 @wire("set_camera", command=True)
-class SetCamera:
+class SetCamera(Message):
     node: str
     camera: CameraParams
 
@@ -155,7 +156,7 @@ class SetCamera:
 
 
 @wire("set_light", command=True)
-class SetLight:
+class SetLight(Message):
     node: str
     light: LightParams
 
@@ -164,7 +165,7 @@ class SetLight:
 
 
 @wire("set_bone_pose", command=True)
-class SetBonePose:
+class SetBonePose(Message):
     """Pose bones: ``rotations`` B×4 (w, x, y, z) local to each bone's rest, ``locations`` B×3.
 
     With ``keyframe`` the pose is also keyed at that frame.
@@ -186,15 +187,14 @@ class SetBonePose:
             isinstance(other, SetBonePose)
             and (self.node, self.bones, self.keyframe) == (other.node, other.bones, other.keyframe)
             and np.array_equal(self.rotations, other.rotations)
-            and (self.locations is None) == (other.locations is None)
-            and (self.locations is None or np.array_equal(self.locations, other.locations))
+            and optional_arrays_match(self.locations, other.locations, np.array_equal)
         )
 
     __hash__ = None  # type: ignore[assignment]
 
 
 @wire("set_active_camera", command=True)
-class SetActiveCamera:
+class SetActiveCamera(Message):
     node: str
 
     def __post_init__(self) -> None:
@@ -202,7 +202,7 @@ class SetActiveCamera:
 
 
 @wire("set_frame_range", command=True)
-class SetFrameRange:
+class SetFrameRange(Message):
     """Current frame, play range and frame rate; a field left out is left unchanged."""
 
     current: int | None = None
@@ -219,10 +219,10 @@ class SetFrameRange:
 
 
 @wire("batch", command=True)
-class Batch:
+class Batch(Message):
     """Apply all ``commands`` atomically: all or nothing, one sequence number."""
 
-    commands: tuple[object, ...]
+    commands: tuple[Command, ...]
 
     def __post_init__(self) -> None:
         if not self.commands:
@@ -259,4 +259,4 @@ Command = (
 )
 """Every stage command: the one list (the codec registers them, the scene library handles them)."""
 
-COMMAND_TYPES: tuple[type, ...] = typing.get_args(Command)
+COMMAND_TYPES: tuple[type[Message], ...] = typing.get_args(Command)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ._checks import check_name, check_range, check_ref
-from ._codec import wire
+from ._codec import Message, wire
 from ._errors import InvalidArgument
 
 ShotSize = Literal["extreme_close_up", "close_up", "medium_close_up", "medium", "cowboy", "full", "wide"]
@@ -17,7 +17,7 @@ LensMode = Literal["zoom", "dolly_zoom"]
 
 
 @wire("set_lens", command=True)
-class SetLens:
+class SetLens(Message):
     """Change a camera's focal length: ``focal_mm``, or a ``lens`` from the optics table (which
     also sets the anamorphic ``squeeze``); explicit ``focal_mm`` / ``squeeze`` win over the lens's.
 
@@ -45,7 +45,7 @@ class SetLens:
 
 
 @wire("frame_shot", command=True)
-class FrameShot:
+class FrameShot(Message):
     """Move a camera along its view axis so ``target`` fills the frame at ``shot_size``.
 
     ``subject_height`` (m) defaults to the target's own height (a character's skeleton, or
@@ -64,7 +64,7 @@ class FrameShot:
 
 
 @wire("rack_focus", command=True)
-class RackFocus:
+class RackFocus(Message):
     """Animate a focus pull over ``frames`` frames from ``start_frame``, written as keyframes.
 
     From ``from_target`` / ``from_distance`` (default: the camera's focus now) to ``to_target`` /
@@ -98,7 +98,7 @@ class RackFocus:
 
 
 @wire("get_optics")
-class GetOptics:
+class GetOptics(Message):
     """A camera's live optics readout; the reply is ``optics``."""
 
     node: str
@@ -108,7 +108,7 @@ class GetOptics:
 
 
 @wire("optics")
-class Optics:
+class Optics(Message):
     """Depth of field and field of view of a camera as set now (thin-lens model).
 
     ``far_m`` and ``dof_m`` are nil when the far limit is at infinity (focus at or past the

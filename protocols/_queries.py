@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from ._checks import check_name, check_ref, check_sha256
-from ._codec import wire
+from ._codec import Message, wire
 
 
 @wire("hello")
-class Hello:
+class Hello(Message):
     """Introduce a client; the reply is ``server_info``."""
 
     client: str = ""
 
 
 @wire("get_node")
-class GetNode:
+class GetNode(Message):
     """One node's full state; the reply is ``node``."""
 
     node: str
@@ -24,17 +24,17 @@ class GetNode:
 
 
 @wire("get_tree")
-class GetTree:
+class GetTree(Message):
     """Every node's identity and place in the hierarchy; the reply is ``tree``."""
 
 
 @wire("get_snapshot")
-class GetSnapshot:
+class GetSnapshot(Message):
     """The whole stage at a sequence number; the reply is ``snapshot``."""
 
 
 @wire("get_events")
-class GetEvents:
+class GetEvents(Message):
     """Journaled events with ``seq > after`` (at most ``limit``); the reply is ``events``."""
 
     after: int
@@ -48,7 +48,7 @@ class GetEvents:
 
 
 @wire("get_asset")
-class GetAsset:
+class GetAsset(Message):
     """An asset file's bytes from the store; the reply is ``asset_data``."""
 
     sha256: str
@@ -58,7 +58,7 @@ class GetAsset:
 
 
 @wire("put_asset")
-class PutAsset:
+class PutAsset(Message):
     """Upload a file into the content-addressed store; the reply is ``asset_stored``."""
 
     filename: str

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from ._checks import check_name, check_range, check_ref, normalized_quaternion
-from ._codec import wire
+from ._codec import Message, wire
 from ._errors import ErrorCode, InvalidArgument
 from ._scene import Quat, Vec3
 
@@ -37,7 +37,7 @@ def check_view_size(width: int, height: int) -> None:
 
 
 @wire("worker_ready")
-class WorkerReady:
+class WorkerReady(Message):
     """A worker has rebuilt the stage at ``seq`` and takes views (worker → service)."""
 
     worker: str
@@ -49,7 +49,7 @@ class WorkerReady:
 
 
 @wire("render_view")
-class RenderView:
+class RenderView(Message):
     """Render view ``view`` from now on, replacing its previous settings (service → worker).
 
     Through the stage camera ``camera`` (UUID or name; none: the active camera), or — when
@@ -87,7 +87,7 @@ class RenderView:
 
 
 @wire("drop_view")
-class DropView:
+class DropView(Message):
     """Stop rendering view ``view`` and forget it (service → worker)."""
 
     view: str
@@ -97,7 +97,7 @@ class DropView:
 
 
 @wire("frame")
-class RenderedFrame:
+class RenderedFrame(Message):
     """One rendered picture of ``view`` (worker → service).
 
     ``seq`` is the stage sequence number it shows, ``frame`` the scene frame, ``render_ms`` the
@@ -131,7 +131,7 @@ class RenderedFrame:
 
 
 @wire("view_error")
-class ViewError:
+class ViewError(Message):
     """View ``view`` cannot be rendered as asked (a missing camera …); nothing is sent for it."""
 
     view: str

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ._codec import wire
+from ._codec import Message, wire
 from ._commands import Command
 from ._errors import ErrorCode
 from ._scene import NodeKind, NodeState, SceneSettings
 
 
 @wire("server_info")
-class ServerInfo:
+class ServerInfo(Message):
     """Who answered: versions, the stage, its newest sequence number, where events are published."""
 
     protocol_version: int
@@ -21,7 +21,7 @@ class ServerInfo:
 
 
 @wire("applied")
-class Applied:
+class Applied(Message):
     """A command was applied and is durable: its sequence number and the nodes it touched."""
 
     seq: int
@@ -29,7 +29,7 @@ class Applied:
 
 
 @wire("tree_node")
-class TreeNode:
+class TreeNode(Message):
     """A node's identity and place; ``source`` is the asset node whose import made it."""
 
     uuid: str
@@ -41,13 +41,13 @@ class TreeNode:
 
 
 @wire("tree")
-class Tree:
+class Tree(Message):
     seq: int
     nodes: tuple[TreeNode, ...]
 
 
 @wire("snapshot")
-class Snapshot:
+class Snapshot(Message):
     """The stage at ``seq``: parents before children. Apply events with seq > ``seq`` after it."""
 
     seq: int
@@ -56,19 +56,19 @@ class Snapshot:
 
 
 @wire("asset_data")
-class AssetData:
+class AssetData(Message):
     sha256: str
     data: bytes
 
 
 @wire("asset_stored")
-class AssetStored:
+class AssetStored(Message):
     sha256: str
     size: int
 
 
 @wire("error")
-class Error:
+class Error(Message):
     """A request failed; nothing it asked for was changed."""
 
     code: ErrorCode
@@ -77,7 +77,7 @@ class Error:
 
 
 @wire("event")
-class Event:
+class Event(Message):
     """An applied command, in sequence order, with who sent it."""
 
     seq: int
@@ -87,7 +87,7 @@ class Event:
 
 
 @wire("events")
-class Events:
+class Events(Message):
     """Journaled events in order; ``last_seq`` is the newest the server has."""
 
     events: tuple[Event, ...]

@@ -7,6 +7,7 @@ Rotations are unit quaternions ``(w, x, y, z)``; colours are linear RGB(A) in [0
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -19,8 +20,18 @@ from ._checks import (
     check_uuid,
     normalized_quaternion,
 )
-from ._codec import wire
+from ._codec import Message, wire
 from ._errors import InvalidArgument
+
+
+def optional_arrays_match(
+    a: np.ndarray | None, b: np.ndarray | None, compare: Callable[[np.ndarray, np.ndarray], bool]
+) -> bool:
+    """Both absent, or both present and equal by ``compare``."""
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(compare(a, b))
+
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]
@@ -256,8 +267,7 @@ class BonePose:
             isinstance(other, BonePose)
             and self.bones == other.bones
             and np.allclose(self.rotations, other.rotations, atol=1e-5)
-            and (self.locations is None) == (other.locations is None)
-            and (self.locations is None or np.allclose(self.locations, other.locations, atol=1e-5))
+            and optional_arrays_match(self.locations, other.locations, np.allclose)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -333,7 +343,7 @@ class AnimationCurve:
 
 
 @wire("scene_settings")
-class SceneSettings:
+class SceneSettings(Message):
     """Scene-wide state: the active camera and the frame range."""
 
     active_camera: str | None = None
@@ -344,7 +354,7 @@ class SceneSettings:
 
 
 @wire("node")
-class NodeState:
+class NodeState(Message):
     """Everything the stage knows of one node; rebuilding from it gives the same object.
 
     ``source`` is the asset node whose import created this node (it is rebuilt by that

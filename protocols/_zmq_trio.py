@@ -42,7 +42,7 @@ class TrioSocket:
         """
         if not self._outbox:
             self._send(parts)
-            if not self._outbox and not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not self._outbox and not self._events() & zmq.POLLIN:
                 return
         else:
             self._outbox.append(parts)
@@ -55,15 +55,18 @@ class TrioSocket:
             while True:
                 await trio.lowlevel.checkpoint()
                 self._flush()
-                while self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                while self._events() & zmq.POLLIN:
                     await self._inbox_send.send(self.socket.recv_multipart(zmq.NOBLOCK))
                     self._flush()
-                events = self.socket.getsockopt(zmq.EVENTS)
+                events = self._events()
                 if events & zmq.POLLIN or (self._outbox and events & zmq.POLLOUT):
                     continue
                 with trio.CancelScope() as self._waiting:
                     await trio.lowlevel.wait_readable(self.socket.FD)
                 self._waiting = None
+
+    def _events(self) -> int:
+        return int(self.socket.getsockopt(zmq.EVENTS))
 
     def _flush(self) -> None:
         while self._outbox:

@@ -8,7 +8,7 @@ from ._egl import egl_available
 from ._feed import ViewFeed
 from ._focal_stack import focus_sweep, render_focal_stack
 from ._pool import WorkerPool
-from ._settings import RESOLUTION_PRESETS, Engine, RenderSettings
+from ._settings import RESOLUTION_PRESETS, RenderSettings
 from ._stills import render_stage, render_stage_focal_stack, render_stage_frames
 from ._video import write_video
 from ._worker import RenderWorker
@@ -16,7 +16,6 @@ from ._worker import RenderWorker
 __all__ = [
     "RESOLUTION_PRESETS",
     "BokehKernel",
-    "Engine",
     "Frame",
     "RenderSettings",
     "RenderWorker",

@@ -18,11 +18,11 @@ from typing import Any
 import bpy
 import numpy as np
 
-from protocols import Internal, InvalidArgument, NotFound
+from protocols import Internal, InvalidArgument, NotFound, RenderEngine
 
 from ._egl import usable_engine
 from ._readback import read_bmp, read_exr_depth
-from ._settings import Engine, RenderSettings
+from ._settings import RenderSettings
 
 ENGINE_IDS: dict[str, str] = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
 _WORKBENCH_AA = ((32, "32"), (16, "16"), (11, "11"), (8, "8"), (5, "5"), (2, "FXAA"), (1, "OFF"))
@@ -40,7 +40,7 @@ class Frame:
 
     rgb: np.ndarray
     depth: np.ndarray | None
-    engine: Engine
+    engine: RenderEngine
 
 
 def render_frame(camera_name: str, settings: RenderSettings | None = None, depth: bool = False) -> Frame:

@@ -11,6 +11,8 @@ import logging
 import subprocess
 import sys
 
+from protocols import RenderEngine
+
 logger = logging.getLogger("stagecraft.render")
 
 PROBE_TIMEOUT_S = 120.0
@@ -56,7 +58,7 @@ def egl_available() -> bool:
     return True
 
 
-def usable_engine(engine: str) -> str:
+def usable_engine(engine: RenderEngine) -> RenderEngine:
     """``engine``, or ``"cycles"`` when it needs EGL and EGL is missing."""
     if engine in _NEEDS_EGL and not egl_available():
         logger.info("rendering with cycles instead of %s (no EGL)", engine)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import bpy
 import numpy as np
@@ -18,10 +17,8 @@ from protocols import InvalidArgument
 
 from ._blender import _camera, _patched, render_frame
 from ._bokeh import BokehKernel, defocus_frame
-from ._settings import RenderSettings
+from ._settings import FocalStackMethod, RenderSettings
 from ._video import write_video
-
-Method = Literal["post", "cycles"]
 
 
 def focus_sweep(start_m: float, end_m: float, steps: int) -> np.ndarray:
@@ -50,7 +47,7 @@ def render_focal_stack(
     distances: np.ndarray,
     *,
     settings: RenderSettings | None = None,
-    method: Method = "post",
+    method: FocalStackMethod = "post",
     kernel: BokehKernel | None = None,
     fps: int = 24,
 ) -> Path:

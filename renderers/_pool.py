@@ -133,8 +133,8 @@ class WorkerPool:
     def drop_view(self, viewer: str) -> None:
         """``viewer`` watches nothing any more; a render nobody watches stops."""
         render_key = self._watching.pop(viewer, None)
-        render = self.views.get(render_key) if render_key is not None else None
-        if render is None:
+        render = None if render_key is None else self.views.get(render_key)
+        if render_key is None or render is None:
             return
         render.viewers.pop(viewer, None)
         if not render.viewers:
@@ -162,6 +162,7 @@ class WorkerPool:
     # -- workers ----------------------------------------------------------------------------
 
     async def _receive(self) -> None:
+        assert self._router is not None, "the pool's router is bound before workers start"
         async for parts in self._router.inbox:
             name = bytes(parts[0]).decode(errors="replace")
             worker = self.workers.get(name)
@@ -221,6 +222,7 @@ class WorkerPool:
 
     async def _collect_stderr(self, worker: _Worker, process: trio.Process) -> None:
         pending = b""
+        assert process.stderr is not None  # started with stderr=PIPE
         async for chunk in process.stderr:
             *lines, pending = (pending + chunk).split(b"\n")
             worker.stderr.extend(line.decode(errors="replace") for line in lines)

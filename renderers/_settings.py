@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, get_args
 
-from protocols import InvalidArgument
+from protocols import InvalidArgument, RenderEngine
 
-Engine = Literal["workbench", "eevee", "cycles"]
+FocalStackMethod = Literal["post", "cycles"]  # a thin-lens blur of one render, or a Cycles render a step
+
 
 RESOLUTION_PRESETS: dict[str, tuple[int, int]] = {
     "preview": (320, 180),
@@ -26,15 +27,15 @@ class RenderSettings:
     Cycles' denoiser costs ~0.6 s a frame, so it is off unless ``denoise`` asks for it.
     """
 
-    engine: Engine = "cycles"
+    engine: RenderEngine = "cycles"
     resolution: str | tuple[int, int] = "preview"
     samples: int = 16
     denoise: bool = False
 
     def __post_init__(self) -> None:
-        if self.engine not in get_args(Engine):
+        if self.engine not in get_args(RenderEngine):
             raise InvalidArgument(
-                f"engine {self.engine!r} is not one of {', '.join(get_args(Engine))}", field="engine"
+                f"engine {self.engine!r} is not one of {', '.join(get_args(RenderEngine))}", field="engine"
             )
         if isinstance(self.resolution, str):
             if self.resolution not in RESOLUTION_PRESETS:

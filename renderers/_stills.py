@@ -10,14 +10,16 @@ import re
 import tempfile
 from pathlib import Path
 
-from protocols import FrameData, FrameRequest, InvalidArgument, NotFound, StageClient
+from protocols import FrameData, FrameRequest, InvalidArgument, NotFound, RenderEngine, StageClient
+
+from ._settings import FocalStackMethod
 
 
 def render_stage(
     client: StageClient,
     out: Path,
     camera: str | None,
-    engine: str,
+    engine: RenderEngine,
     resolution: str,
     samples: int,
 ) -> Path:
@@ -45,8 +47,8 @@ def render_stage_focal_stack(
     near_far: tuple[float, float] | None,
     targets: tuple[str, str] | None,
     steps: int,
-    method: str,
-    settings_args: tuple[str, str, int],
+    method: FocalStackMethod,
+    settings_args: tuple[RenderEngine, str, int],
 ) -> Path:
     """Render a focus sweep of the stage's ``camera`` to the video ``out``.
 
@@ -66,12 +68,16 @@ def render_stage_focal_stack(
         bpy.context.view_layer.update()
         cam = bpy.data.objects[stage.node_state(camera).name]
         if targets is not None:
-            near_far = tuple(
+            near, far = (
                 distance_along_view(cam, subject_point(bpy.data.objects[stage.node_state(t).name]))
                 for t in targets
             )
+        elif near_far is not None:
+            near, far = near_far
+        else:
+            raise InvalidArgument("a focal stack needs near/far distances or two targets", field="near_far")
         return render_focal_stack(
-            cam.name, out, focus_sweep(*near_far, steps), settings=settings, method=method
+            cam.name, out, focus_sweep(near, far, steps), settings=settings, method=method
         )
 
 
@@ -105,6 +111,7 @@ def render_stage_frames(stage: StageClient, request: FrameRequest) -> FrameData:
     with tempfile.TemporaryDirectory(prefix="stagecraft-frames-") as scratch:
         replica = open_replica(stage, Path(scratch))
         frame = render_frame(replica.stage.node_state(request.camera).name, settings, depth=True)
+    assert frame.depth is not None  # asked for
     return FrameData(
         seq=replica.seq,
         camera=request.camera,

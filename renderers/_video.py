@@ -18,7 +18,8 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = 24) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-    count, stream = 0, None
+    count = 0
+    stream: av.VideoStream | None = None
     with av.open(str(path), "w") as container:
         for rgb in frames:
             if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -27,7 +28,9 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = 24) -
                 )
             even = rgb[: rgb.shape[0] // 2 * 2, : rgb.shape[1] // 2 * 2]  # yuv420p needs even sides
             if stream is None:
-                stream = container.add_stream(codec, rate=fps)
+                added = container.add_stream(codec, rate=fps)
+                assert isinstance(added, av.VideoStream)
+                stream = added
                 stream.width, stream.height = even.shape[1], even.shape[0]
                 stream.pix_fmt = "yuv420p"
             elif (even.shape[1], even.shape[0]) != (stream.width, stream.height):

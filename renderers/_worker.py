@@ -61,7 +61,7 @@ class RenderWorker:
         from scene import open_replica
 
         parent = os.getppid()
-        context = zmq.Context.instance()
+        context: zmq.Context = zmq.Context.instance()
         inbox = context.socket(zmq.PAIR)
         inbox.bind(_EVENTS_INPROC)
         dealer = context.socket(zmq.DEALER)
@@ -215,7 +215,7 @@ def _drop_viewport(view: str) -> None:
 
 def _forward_events(client: StageClient, events) -> None:
     """Thread: own the stage client and its event stream; hand each event to the main thread in order."""
-    outbox = zmq.Context.instance().socket(zmq.PAIR)
+    outbox: zmq.Socket = zmq.Context.instance().socket(zmq.PAIR)
     outbox.connect(_EVENTS_INPROC)
     for event in events:
         outbox.send_multipart(encode(Envelope(body=event)))

@@ -31,6 +31,7 @@ def expand_rig(spec: ArmatureSpec) -> ArmatureSpec:
 
 
 def spec_to_dict(spec: ArmatureSpec) -> dict:
+    assert spec.bones is not None, "expand_rig gives every armature its bones"
     bones = [
         {"name": b.name, "head": b.head, "tail": b.tail, "parent": b.parent, "roll": b.roll}
         for b in spec.bones
@@ -66,6 +67,7 @@ def build_armature(name: str, spec: ArmatureSpec) -> bpy.types.Object:
     """An armature object (linked to the scene) with ``spec``'s bones in rest pose."""
     data = bpy.data.armatures.new(name)
     obj = new_object(name, data)
+    assert spec.bones is not None, "expand_rig gives every armature its bones"
     with edit_mode(obj):
         for bone in spec.bones:
             edit = data.edit_bones.new(bone.name)
@@ -183,7 +185,9 @@ def body_radius(bone_name: str, length: float) -> float:
 
 def build_body(armature: bpy.types.Object, uuid: str) -> bpy.types.Object:
     """A mannequin: a rounded capsule per bone, weighted 1.0 to it, deformed by the armature."""
-    verts, faces, groups = [], [], []
+    verts: list[tuple[float, ...]] = []
+    faces: list[tuple[int, ...]] = []
+    groups: list[tuple[str, range]] = []
     for bone in armature.data.bones:
         length = bone.length
         radius = body_radius(bone.name, length)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import bpy
 
-from protocols import AssetRef, InvalidArgument
+from protocols import AssetFormat, AssetRef, InvalidArgument
 
 from ._ids import part_uuid, tag
 from ._objects import bake_parent_inverse, remove_objects, set_parent
 
-_EXTENSIONS = {
+_EXTENSIONS: dict[str, AssetFormat] = {
     ".gltf": "gltf",
     ".glb": "glb",
     ".fbx": "fbx",
@@ -32,7 +32,7 @@ _DATA = (
 )  # fmt: skip
 
 
-def format_of(path: str) -> str:
+def format_of(path: str) -> AssetFormat:
     suffix = Path(path).suffix.lower()
     if suffix not in _EXTENSIONS:
         raise InvalidArgument(

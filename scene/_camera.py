@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import bpy
 
 from optics import OpticsTable
-from protocols import CameraParams, InvalidArgument
+from protocols import CameraParams, InvalidArgument, SensorFit
 
 from ._ids import Index, uuid_of
-from ._objects import rounded
+from ._objects import rounded_scalar
 
-_FIT_TO_BLENDER = {"auto": "AUTO", "horizontal": "HORIZONTAL", "vertical": "VERTICAL"}
-_FIT_FROM_BLENDER = {v: k for k, v in _FIT_TO_BLENDER.items()}
+_FIT_TO_BLENDER: dict[SensorFit, str] = {"auto": "AUTO", "horizontal": "HORIZONTAL", "vertical": "VERTICAL"}
+_FIT_FROM_BLENDER: dict[str, SensorFit] = {v: k for k, v in _FIT_TO_BLENDER.items()}
 
 
 BODY_KEY = "stagecraft_body"
@@ -100,21 +102,21 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
     dof = cam.dof
     target = dof.focus_object
     return CameraParams(
-        lens=rounded([cam.lens])[0],
-        sensor_width=rounded([cam.sensor_width])[0],
-        sensor_height=rounded([cam.sensor_height])[0],
+        lens=rounded_scalar(cam.lens),
+        sensor_width=rounded_scalar(cam.sensor_width),
+        sensor_height=rounded_scalar(cam.sensor_height),
         sensor_fit=_FIT_FROM_BLENDER[cam.sensor_fit],
         use_dof=dof.use_dof,
-        fstop=rounded([dof.aperture_fstop])[0],
-        focus_distance=rounded([dof.focus_distance])[0],
+        fstop=rounded_scalar(dof.aperture_fstop),
+        focus_distance=rounded_scalar(dof.focus_distance),
         focus_target="" if target is None else (uuid_of(target) or ""),
-        clip_start=rounded([cam.clip_start])[0],
-        clip_end=rounded([cam.clip_end])[0],
+        clip_start=rounded_scalar(cam.clip_start),
+        clip_end=rounded_scalar(cam.clip_end),
         body=cam.get(BODY_KEY),
-        coc_mm=rounded([cam[COC_KEY]])[0] if COC_KEY in cam else None,
-        squeeze=rounded([dof.aperture_ratio])[0],
+        coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
+        squeeze=rounded_scalar(dof.aperture_ratio),
         blades=dof.aperture_blades,
-        blade_rotation=rounded([dof.aperture_rotation])[0],
+        blade_rotation=rounded_scalar(dof.aperture_rotation),
     )
 
 
@@ -122,7 +124,5 @@ def without_target(params: CameraParams) -> CameraParams:
     return _replace(params, focus_target=None)
 
 
-def _replace(params: CameraParams, **changes) -> CameraParams:
-    fields = {f: getattr(params, f) for f in params.__slots__}
-    fields.update(changes)
-    return CameraParams(**fields)
+def _replace(params: CameraParams, **changes: Any) -> CameraParams:
+    return dataclasses.replace(params, **changes)

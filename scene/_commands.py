@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid as uuid_module
 from collections.abc import Callable
 
@@ -30,7 +31,7 @@ from protocols import (
 )
 
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
-from ._ids import Index, uuid_of
+from ._ids import Index, node_uuid, uuid_of
 from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
 from ._state import ImportPath, create
 from ._undo import Undo, guard_material, guard_props
@@ -104,7 +105,7 @@ def create_node(ctx: Context, cmd: CreateNode):
     resolved = dataclasses.replace(
         cmd,
         uuid=uuid,
-        parent=uuid_of(parent) if parent else None,
+        parent=node_uuid(parent) if parent else None,
         armature=armature,
         asset=asset,
         camera=camera,
@@ -127,7 +128,7 @@ def create_node(ctx: Context, cmd: CreateNode):
     if cmd.light is not None:
         _light.check_light(obj, cmd.light)
         _light.apply_light(obj, cmd.light)
-    return resolved, tuple(uuid_of(o) for o in created)
+    return resolved, tuple(node_uuid(o) for o in created)
 
 
 def delete_node(ctx: Context, cmd: DeleteNode):
@@ -138,7 +139,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
     scene = bpy.context.scene
     focusing = [o for o in family.cameras if o.data.dof.focus_object in doomed_set]
     for camera in focusing:
-        guard_props(ctx.undo, lambda c=camera: c.data.dof, ("focus_object",))
+        guard_props(ctx.undo, functools.partial(_dof_of, camera), ("focus_object",))
         camera.data.dof.focus_object = None
     if scene.camera in doomed_set:
         guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
@@ -148,7 +149,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
         uuid = uuid_of(obj)
         collections = family.collections.get(obj.session_uid, [])
         name = obj.name
-        ctx.undo.on_undo(lambda o=obj, c=collections, n=name, u=uuid: _undelete(ctx.index, o, c, n, u))
+        ctx.undo.on_undo(functools.partial(_undelete, ctx.index, obj, collections, name, uuid))
         for collection in collections:
             collection.objects.unlink(obj)
         obj.name = f"~stagecraft-deleted-{obj.session_uid}"
@@ -156,7 +157,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
             ctx.index.discard(uuid)
             touched.append(uuid)
     ctx.remove_on_commit(doomed)
-    return dataclasses.replace(cmd, node=uuid_of(root)), tuple(touched)
+    return dataclasses.replace(cmd, node=node_uuid(root)), tuple(touched)
 
 
 def rename_node(ctx: Context, cmd: RenameNode):
@@ -164,14 +165,14 @@ def rename_node(ctx: Context, cmd: RenameNode):
     ctx.index.check_name_free(cmd.name, owner=obj)
     guard_props(ctx.undo, lambda: obj, ("name",))
     obj.name = cmd.name
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_transform(ctx: Context, cmd: SetTransform):
     obj = ctx.index.resolve(cmd.node)
     guard_props(ctx.undo, lambda: obj, _TRANSFORM)
     apply_transform(obj, cmd.location, cmd.rotation, cmd.scale)
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_parent_cmd(ctx: Context, cmd: SetParent):
@@ -180,8 +181,8 @@ def set_parent_cmd(ctx: Context, cmd: SetParent):
     check_parent(obj, parent, cmd.bone)
     guard_props(ctx.undo, lambda: obj, _PARENTING)
     set_parent(obj, parent, cmd.bone, keep_world=cmd.keep_world)
-    resolved = dataclasses.replace(cmd, node=uuid_of(obj), parent=uuid_of(parent) if parent else None)
-    return resolved, (uuid_of(obj),)
+    resolved = dataclasses.replace(cmd, node=node_uuid(obj), parent=node_uuid(parent) if parent else None)
+    return resolved, (node_uuid(obj),)
 
 
 def set_material(ctx: Context, cmd: SetMaterial):
@@ -189,7 +190,7 @@ def set_material(ctx: Context, cmd: SetMaterial):
     _material.check_editable(obj)
     guard_material(ctx.undo, obj)
     _material.apply_material(obj, cmd.material)
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_camera(ctx: Context, cmd: SetCamera):
@@ -200,7 +201,7 @@ def set_camera(ctx: Context, cmd: SetCamera):
     _camera.check_range_against(obj, params)
     guard_camera(ctx.undo, obj)
     _camera.apply_camera(ctx.index, obj, params)
-    return dataclasses.replace(cmd, node=uuid_of(obj), camera=params), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj), camera=params), (node_uuid(obj),)
 
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
@@ -226,22 +227,20 @@ def set_light(ctx: Context, cmd: SetLight):
     _light.check_light(obj, cmd.light)
     guard_props(ctx.undo, lambda: obj.data, _LIGHT)
     _light.apply_light(obj, cmd.light)
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_bone_pose(ctx: Context, cmd: SetBonePose):
     obj = ctx.index.resolve(cmd.node)
     _armature.check_bones(obj, cmd.bones)
     for name in cmd.bones:
-        guard_props(
-            ctx.undo, lambda n=name: obj.pose.bones[n], ("rotation_mode", "rotation_quaternion", "location")
-        )
+        guard_props(ctx.undo, functools.partial(_pose_bone, obj, name), _POSE_BONE)
     if cmd.keyframe is not None:
         _armature.guard_action(obj, ctx.undo)
     _armature.apply_pose(obj, cmd.bones, cmd.rotations, cmd.locations, reset=False)
     if cmd.keyframe is not None:
         _armature.insert_keyframes(obj, cmd.bones, cmd.keyframe, cmd.locations is not None)
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_active_camera(ctx: Context, cmd: SetActiveCamera):
@@ -249,7 +248,7 @@ def set_active_camera(ctx: Context, cmd: SetActiveCamera):
     _settings.check_camera(obj)
     guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
     _settings.set_active_camera(obj)
-    return dataclasses.replace(cmd, node=uuid_of(obj)), (uuid_of(obj),)
+    return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
 def set_frame_range(ctx: Context, cmd: SetFrameRange):
@@ -290,14 +289,22 @@ def _resolve_asset(ctx: Context, ref: AssetRef) -> AssetRef:
     return AssetRef(sha256=ctx.store_path(ref.path), format=fmt)
 
 
+def _dof_of(camera: bpy.types.Object) -> bpy.types.CameraDOFSettings:
+    return camera.data.dof
+
+
+def _pose_bone(obj: bpy.types.Object, name: str) -> bpy.types.PoseBone:
+    return obj.pose.bones[name]
+
+
 def _delete_created(index: Index, uuid: str) -> None:
     root = index.get(uuid)
     if root is None:
         return
     doomed = deletion_set(root, Family(bpy.data.objects))
     for obj in doomed:
-        if uuid_of(obj) is not None:
-            index.discard(uuid_of(obj))
+        if (part := uuid_of(obj)) is not None:
+            index.discard(part)
     remove_objects(doomed)
 
 

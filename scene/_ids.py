@@ -23,6 +23,14 @@ def uuid_of(obj: bpy.types.Object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def node_uuid(obj: bpy.types.Object) -> str:
+    """The UUID of an object known to be a stage node (one the index resolved or created)."""
+    value = uuid_of(obj)
+    if value is None:
+        raise LookupError(f"object {obj.name!r} is not a stage node")
+    return value
+
+
 def part_uuid(asset_uuid: str, imported_name: str) -> str:
     """The deterministic UUID of an object an asset import created."""
     return uuid_module.uuid5(uuid_module.UUID(asset_uuid), imported_name).hex
@@ -54,7 +62,7 @@ class Index:
         self._objects = {u: o for o in bpy.data.objects if (u := uuid_of(o)) is not None}
 
     def add(self, obj: bpy.types.Object) -> None:
-        uuid = uuid_of(obj)
+        uuid = node_uuid(obj)
         if uuid in self._objects:
             raise Conflict(f"a node with uuid {uuid} already exists", field="uuid")
         self._objects[uuid] = obj

@@ -6,7 +6,7 @@ import bpy
 
 from protocols import InvalidArgument, LightParams
 
-from ._objects import rounded
+from ._objects import rounded3, rounded_scalar
 
 
 def check_light(obj: bpy.types.Object, params: LightParams) -> None:
@@ -49,11 +49,11 @@ def read_light(obj: bpy.types.Object) -> LightParams:
     kind = light.type.lower()
     return LightParams(
         light_type=kind,
-        color=rounded(light.color),
-        energy=rounded([light.energy])[0],
-        radius=rounded([light.shadow_soft_size])[0],
-        spot_size=rounded([light.spot_size])[0] if kind == "spot" else None,
-        spot_blend=rounded([light.spot_blend])[0] if kind == "spot" else None,
-        area_size=rounded([light.size])[0] if kind == "area" else None,
+        color=rounded3(light.color),
+        energy=rounded_scalar(light.energy),
+        radius=rounded_scalar(light.shadow_soft_size),
+        spot_size=rounded_scalar(light.spot_size) if kind == "spot" else None,
+        spot_blend=rounded_scalar(light.spot_blend) if kind == "spot" else None,
+        area_size=rounded_scalar(light.size) if kind == "area" else None,
         cast_shadow=light.use_shadow,
     )

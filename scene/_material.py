@@ -6,7 +6,7 @@ import bpy
 
 from protocols import InvalidArgument, MaterialParams
 
-from ._objects import rounded
+from ._objects import rounded3, rounded4, rounded_scalar
 
 BUMP = "stagecraft_bump"
 NOISE = "stagecraft_noise"
@@ -68,6 +68,8 @@ def apply_material(obj: bpy.types.Object, params: MaterialParams, own: bool = Tr
     """Set the first slot's Principled BSDF values (on a material of the node's own, unless not ``own``)."""
     material = ensure_material(obj, own)
     bsdf = _principled(material)
+    if bsdf is None:
+        raise InvalidArgument(f"material {material.name!r} has no Principled BSDF to edit", field="material")
     inputs = bsdf.inputs
     if params.base_color is not None:
         inputs["Base Color"].default_value = params.base_color
@@ -96,12 +98,14 @@ def read_material(obj: bpy.types.Object) -> MaterialParams | None:
     inputs = bsdf.inputs
     bump = material.node_tree.nodes.get(BUMP)
     return MaterialParams(
-        base_color=_clamped(inputs["Base Color"].default_value, 1.0),
-        roughness=_clamped([inputs["Roughness"].default_value], 1.0)[0],
-        metallic=_clamped([inputs["Metallic"].default_value], 1.0)[0],
-        normal_strength=None if bump is None else _clamped([bump.inputs["Strength"].default_value], 10.0)[0],
-        emission_color=_clamped(inputs["Emission Color"].default_value[:3], 1000.0),
-        emission_strength=_clamped([inputs["Emission Strength"].default_value], 1e6)[0],
+        base_color=rounded4(_clamped(inputs["Base Color"].default_value, 1.0)),
+        roughness=rounded_scalar(_clamp(inputs["Roughness"].default_value, 1.0)),
+        metallic=rounded_scalar(_clamp(inputs["Metallic"].default_value, 1.0)),
+        normal_strength=None
+        if bump is None
+        else rounded_scalar(_clamp(bump.inputs["Strength"].default_value, 10.0)),
+        emission_color=rounded3(_clamped(inputs["Emission Color"].default_value[:3], 1000.0)),
+        emission_strength=rounded_scalar(_clamp(inputs["Emission Strength"].default_value, 1e6)),
     )
 
 
@@ -117,8 +121,12 @@ def default_params() -> MaterialParams:
     )
 
 
-def _clamped(values, high: float) -> tuple[float, ...]:
-    return rounded(min(max(v, 0.0), high) for v in values)
+def _clamped(values, high: float) -> list[float]:
+    return [_clamp(v, high) for v in values]
+
+
+def _clamp(value: float, high: float) -> float:
+    return min(max(value, 0.0), high)
 
 
 def _principled(material: bpy.types.Material) -> bpy.types.ShaderNode | None:

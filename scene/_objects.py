@@ -16,7 +16,21 @@ DECIMALS = 5
 
 def rounded(values) -> tuple[float, ...]:
     """Blender's float32 values rounded so that dump -> rebuild -> dump compares equal."""
-    return tuple(round(float(v), DECIMALS) + 0.0 for v in values)
+    return tuple(rounded_scalar(v) for v in values)
+
+
+def rounded_scalar(value) -> float:
+    return round(float(value), DECIMALS) + 0.0
+
+
+def rounded3(values) -> tuple[float, float, float]:
+    x, y, z = rounded(values)
+    return x, y, z
+
+
+def rounded4(values) -> tuple[float, float, float, float]:
+    w, x, y, z = rounded(values)
+    return w, x, y, z
 
 
 def new_object(name: str, data: bpy.types.ID | None) -> bpy.types.Object:
@@ -29,7 +43,7 @@ def new_object(name: str, data: bpy.types.ID | None) -> bpy.types.Object:
 def read_transform(obj: bpy.types.Object) -> Transform:
     q = Quaternion(obj.rotation_quaternion)
     q = q.normalized() if q.magnitude > 1e-9 else Quaternion()
-    return Transform(location=rounded(obj.location), rotation=rounded(q), scale=rounded(obj.scale))
+    return Transform(location=rounded3(obj.location), rotation=rounded4(q), scale=rounded3(obj.scale))
 
 
 def apply_transform(obj: bpy.types.Object, location=None, rotation=None, scale=None) -> None:

@@ -5,6 +5,7 @@ it onto Blender cameras (which look down their local −Z axis)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import bpy
 import numpy as np
@@ -14,7 +15,7 @@ from optics import OpticsTable
 from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
 
 from . import _animation, _camera
-from ._ids import Index, uuid_of
+from ._ids import Index, node_uuid
 from ._undo import Undo, guard_props
 
 EASINGS = {
@@ -129,12 +130,12 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
         camera.data.dof.aperture_ratio = squeeze
     resolved = dataclasses.replace(
         cmd,
-        node=uuid_of(camera),
+        node=node_uuid(camera),
         focal_mm=focal_mm,
         squeeze=squeeze,
-        target=uuid_of(target) if cmd.target else None,
+        target=node_uuid(target) if cmd.target else None,
     )
-    return resolved, (uuid_of(camera),)
+    return resolved, (node_uuid(camera),)
 
 
 def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
@@ -154,20 +155,25 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
     move_along_view(camera, now - wanted)
     if camera.data.dof.focus_object is None:
         camera.data.dof.focus_distance = wanted
-    resolved = dataclasses.replace(cmd, node=uuid_of(camera), target=uuid_of(target), subject_height=height)
-    return resolved, (uuid_of(camera),)
+    resolved = dataclasses.replace(
+        cmd, node=node_uuid(camera), target=node_uuid(target), subject_height=height
+    )
+    return resolved, (node_uuid(camera),)
 
 
 def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
     camera = camera_of(index, cmd.node)
-    start = focus_distance(camera) if cmd.from_target is None and cmd.from_distance is None else None
     if cmd.from_target is not None:
         start = distance_along_view(camera, subject_point(index.resolve(cmd.from_target, "from_target")))
     elif cmd.from_distance is not None:
         start = cmd.from_distance
-    end = cmd.to_distance
+    else:
+        start = focus_distance(camera)
     if cmd.to_target is not None:
         end = distance_along_view(camera, subject_point(index.resolve(cmd.to_target, "to_target")))
+    else:
+        assert cmd.to_distance is not None  # RackFocus takes exactly one of the two
+        end = cmd.to_distance
     for name, value in (("from", start), ("to", end)):
         if value <= camera.data.lens / 1000.0:
             raise InvalidArgument(
@@ -187,14 +193,14 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
     _animation.key_values(camera.data, "dof.focus_distance", frames, 1.0 / dioptres)
     resolved = dataclasses.replace(
         cmd,
-        node=uuid_of(camera),
+        node=node_uuid(camera),
         from_target=None,
         from_distance=round(float(start), 6),
         to_target=None,
         to_distance=round(float(end), 6),
         start_frame=first,
     )
-    return resolved, (uuid_of(camera),)
+    return resolved, (node_uuid(camera),)
 
 
 def readout(index: Index, ref: str) -> Optics:
@@ -211,7 +217,7 @@ def readout(index: Index, ref: str) -> Optics:
     finite = np.isfinite(result.far_m)
     return _rounded(
         Optics(
-            node=uuid_of(camera),
+            node=node_uuid(camera),
             body=cam.get(_camera.BODY_KEY, ""),
             focal_mm=float(cam.lens),
             fstop=float(cam.dof.aperture_fstop),
@@ -233,7 +239,7 @@ def readout(index: Index, ref: str) -> Optics:
 
 def _rounded(readout: Optics) -> Optics:
     """Six significant digits: Blender stores float32, so more would only show noise."""
-    values = {
+    values: dict[str, Any] = {
         f.name: float(f"{v:.6g}") if isinstance(v, float) else v
         for f in dataclasses.fields(readout)
         for v in [getattr(readout, f.name)]

@@ -12,6 +12,7 @@ from optics import OpticsTable, default_optics
 from protocols import (
     AssetRef,
     Batch,
+    Command,
     DeleteNode,
     InvalidArgument,
     NodeState,
@@ -55,7 +56,7 @@ class Stage:
         _settings.render_defaults()
         self._index.rebuild()
 
-    def apply(self, command, *, check: bool = True) -> tuple[object, tuple[str, ...]]:
+    def apply(self, command: Command, *, check: bool = True) -> tuple[Command, tuple[str, ...]]:
         """Apply one command (or an atomic batch); returns (resolved command, touched UUIDs).
 
         On error the scene is rolled back to exactly how it was and the ProtocolError raised.
@@ -66,9 +67,11 @@ class Stage:
         ctx = Context(
             self._index, self.assets.put_path, self._import_path, undo, self.optics_table, self._reaper
         )
+        result: tuple[Command, tuple[str, ...]]
         try:
             if isinstance(command, Batch):
-                resolved, touched = [], {}
+                resolved: list[Command] = []
+                touched: dict[str, None] = {}
                 for i, sub in enumerate(command.commands):
                     try:
                         done, nodes = self._apply_one(ctx, sub)
@@ -157,7 +160,7 @@ class Stage:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
         self._index.rebuild()
 
-    def _apply_one(self, ctx: Context, command) -> tuple[object, tuple[str, ...]]:
+    def _apply_one(self, ctx: Context, command: Command) -> tuple[Command, tuple[str, ...]]:
         handler = HANDLERS.get(type(command))
         if not isinstance(command, DeleteNode):
             ctx.changed()
@@ -168,12 +171,15 @@ class Stage:
     def _import_path(self, ref: AssetRef) -> tuple[Path, str]:
         """The file an import of asset ``ref`` reads, and its format: with ``isolate_imports`` the
         stage's own .blend conversion (made once, in a subprocess), else the blob itself."""
-        if ref.sha256 not in self.assets and self._fetch is not None:
-            stored = self.assets.put_bytes(self._fetch(ref.sha256))
-            if stored != ref.sha256:
-                raise InvalidArgument(f"fetched asset does not hash to {ref.sha256}", field="asset.sha256")
-        blob = self.assets.path_of(ref.sha256)
+        sha256, fmt = ref.sha256, ref.format
+        if sha256 is None or fmt is None:
+            raise InvalidArgument("an asset to import needs its sha256 and format", field="asset.sha256")
+        if sha256 not in self.assets and self._fetch is not None:
+            stored = self.assets.put_bytes(self._fetch(sha256))
+            if stored != sha256:
+                raise InvalidArgument(f"fetched asset does not hash to {sha256}", field="asset.sha256")
+        blob = self.assets.path_of(sha256)
         if not self.isolate_imports:
-            return blob, ref.format
-        converted = self.assets.converted_path(ref.sha256, ref.format)
-        return convert(blob, ref.format, converted, self.assets.roots), "blend"
+            return blob, fmt
+        converted = self.assets.converted_path(sha256, fmt)
+        return convert(blob, fmt, converted, self.assets.roots), "blend"

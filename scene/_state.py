@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import bpy
 
 from protocols import ArmatureSpec, AssetRef, CameraParams, Internal, InvalidArgument, NodeState, TreeNode
 
 from . import _animation, _armature, _assets, _camera, _light, _material, _mesh
-from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, store_spec, tag, uuid_of
+from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, node_uuid, store_spec, tag, uuid_of
 from ._objects import apply_transform, new_object, parent_of, read_transform, remove_objects, set_parent
 
+_T = TypeVar("_T")
 ImportPath = Callable[[AssetRef], tuple[Path, str]]  # an asset -> the file its import reads, its format
 
 
@@ -22,7 +24,7 @@ def dump(obj: bpy.types.Object) -> NodeState:
     spec = load_spec(obj)
     parent, bone = parent_of(obj)
     return NodeState(
-        uuid=uuid_of(obj),
+        uuid=node_uuid(obj),
         name=obj.name,
         kind=kind,
         transform=read_transform(obj),
@@ -35,7 +37,7 @@ def dump(obj: bpy.types.Object) -> NodeState:
         light=_light.read_light(obj) if obj.type == "LIGHT" else None,
         armature=_armature.spec_from_dict(spec) if kind == "armature" and spec else None,
         pose=_armature.read_pose(obj) if obj.type == "ARMATURE" else None,
-        asset=_assets.ref_from_dict(spec) if kind == "asset" else None,
+        asset=_assets.ref_from_dict(spec) if kind == "asset" and spec else None,
         animation=_animation.read_curves(obj),
     )
 
@@ -43,7 +45,7 @@ def dump(obj: bpy.types.Object) -> NodeState:
 def tree_node(obj: bpy.types.Object) -> TreeNode:
     parent, bone = parent_of(obj)
     return TreeNode(
-        uuid=uuid_of(obj),
+        uuid=node_uuid(obj),
         name=obj.name,
         kind=obj[KIND_KEY],
         parent=parent,
@@ -55,7 +57,7 @@ def tree_node(obj: bpy.types.Object) -> TreeNode:
 def ordered(objects: Iterable[bpy.types.Object]) -> list[bpy.types.Object]:
     """Nodes with every parent, and every part's asset node, before the node itself."""
     pending = sorted(objects, key=lambda o: o.name)
-    present = {uuid_of(o) for o in pending}
+    present = {node_uuid(o) for o in pending}
     done: set[str] = set()
     result: list[bpy.types.Object] = []
     while pending:
@@ -64,7 +66,7 @@ def ordered(objects: Iterable[bpy.types.Object]) -> list[bpy.types.Object]:
             needs = {parent_of(obj)[0], obj.get(SOURCE_KEY)} & present
             if needs <= done:
                 result.append(obj)
-                done.add(uuid_of(obj))
+                done.add(node_uuid(obj))
             else:
                 later.append(obj)
         if len(later) == len(pending):
@@ -94,6 +96,7 @@ def create(
     elif kind == "light":
         obj = new_object(name, bpy.data.lights.new(name, "POINT"))
     elif kind == "armature":
+        armature = _given(armature, "armature")
         obj = _armature.build_armature(name, armature)
         store_spec(obj, _armature.spec_to_dict(armature))
     else:
@@ -102,17 +105,24 @@ def create(
     tag(obj, uuid, kind)
     created = [obj]
     if kind == "asset":
+        asset = _given(asset, "asset")
         store_spec(obj, _assets.ref_to_dict(asset))
         try:
             created += _assets.import_asset(obj, uuid, *import_path(asset))
         except BaseException:
             remove_objects([obj])
             raise
-    elif kind == "armature" and armature.body == "mannequin":
+    elif kind == "armature" and armature is not None and armature.body == "mannequin":
         _armature.build_body(obj, uuid)
     for node in created:
         index.add(node)
     return created
+
+
+def _given(value: _T | None, field: str) -> _T:
+    if value is None:
+        raise InvalidArgument(f"a node of this kind needs {field}", field=field)
+    return value
 
 
 def restore(index: Index, obj: bpy.types.Object, state: NodeState, *, focus: bool = True) -> None:
@@ -182,7 +192,7 @@ def _recreate_one(index: Index, import_path: ImportPath, state: NodeState, wante
         )
         absent = [o for o in created[1:] if uuid_of(o) not in wanted]
         for obj in absent:
-            index.discard(uuid_of(obj))
+            index.discard(node_uuid(obj))
         remove_objects(absent)
     obj = index.get(state.uuid)
     if obj is None:

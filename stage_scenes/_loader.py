@@ -147,7 +147,11 @@ def _check_references(path: Path, nodes: dict[str, NodeEntry], roots: tuple[Path
         create = entry.create
         if create.parent is not None and create.parent not in nodes:
             raise StageFileError(path, f"unknown parent {create.parent!r}", node=entry.name, key="parent")
-        if create.parent_bone is not None and create.parent_bone not in nodes[create.parent].bones:
+        if (
+            create.parent is not None
+            and create.parent_bone is not None
+            and create.parent_bone not in nodes[create.parent].bones
+        ):
             raise StageFileError(
                 path,
                 f"parent {create.parent!r} has no bone {create.parent_bone!r}",
@@ -159,7 +163,7 @@ def _check_references(path: Path, nodes: dict[str, NodeEntry], roots: tuple[Path
             raise StageFileError(
                 path, f"unknown focus target {target!r}", node=entry.name, key="focus_target"
             )
-        if create.asset is not None:
+        if create.asset is not None and create.asset.path is not None:
             _check_asset(path, entry.name, create.asset.path, roots)
 
 

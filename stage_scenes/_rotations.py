@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from protocols import InvalidArgument
 Quat = tuple[float, float, float, float]
 
 
-def euler_deg_to_quaternion(angles: tuple[float, float, float]) -> Quat:
+def euler_deg_to_quaternion(angles: Sequence[float]) -> Quat:
     """Blender ``XYZ`` Euler angles in degrees (X applied first, then Y, then Z) as a quaternion."""
     q = np.array([1.0, 0.0, 0.0, 0.0])
     for axis, degrees in enumerate(angles):
@@ -23,7 +24,7 @@ def euler_deg_to_quaternion(angles: tuple[float, float, float]) -> Quat:
     return _rounded(q)
 
 
-def look_at_quaternion(location: tuple[float, float, float], target: tuple[float, float, float]) -> Quat:
+def look_at_quaternion(location: Sequence[float], target: Sequence[float]) -> Quat:
     """The rotation that points a camera's or light's -Z axis at ``target``, its +Y up.
 
     The view's horizon stays level (its +X axis in the XY plane); looking straight up or down,

@@ -70,6 +70,8 @@ def value_for(hint: Any, wire: Wire, depth: int = 0) -> st.SearchStrategy:
 
 def _typed(hint: Any, wire: Wire, depth: int) -> st.SearchStrategy:
     origin = typing.get_origin(hint)
+    if set(typing.get_args(hint)) == set(p.COMMAND_TYPES):  # a batch's commands: of any type
+        return _command_body(wire, depth + 1)
     if origin in (Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         return st.one_of(st.none(), *(value_for(o, wire, depth + 1) for o in options))
@@ -97,8 +99,6 @@ def _typed(hint: Any, wire: Wire, depth: int) -> st.SearchStrategy:
         return _array(wire)
     if hint is bytes:
         return st.binary(max_size=32).map(lambda data: _frame(wire, data))
-    if hint is object:  # a batch's commands: nested commands of any type
-        return _command_body(wire, depth + 1)
     if dataclasses.is_dataclass(hint):
         return _fields(hint, wire, depth + 1)
     return anything

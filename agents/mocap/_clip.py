@@ -19,6 +19,7 @@ from protocols import (
     ArmatureSpec,
     Batch,
     BoneSpec,
+    Command,
     CreateNode,
     InvalidArgument,
     NodeState,
@@ -173,7 +174,7 @@ def retarget(
 def bake_commands(node: str, clip: MotionClip, names, quats, root: str, locations) -> list[Batch]:
     """Batches keying every frame (1…T): all mapped bones, then the root with its location."""
     root_index = names.index(root)
-    commands: list[object] = [SetFrameRange(start=1, end=clip.frames, fps=max(1, round(clip.fps)))]
+    commands: list[Command] = [SetFrameRange(start=1, end=clip.frames, fps=max(1, round(clip.fps)))]
     for t in range(clip.frames):
         commands.append(SetBonePose(node=node, bones=names, rotations=quats[t], keyframe=t + 1))
         commands.append(
@@ -216,6 +217,8 @@ def local_character(state: NodeState, batches: list[Batch], assets: Path):
 
     local = Stage(AssetStore(assets))
     local.reset()
+    if state.armature is None:
+        raise InvalidArgument(f"node {state.name!r} is not an armature", field="node")
     armature = ArmatureSpec(bones=state.armature.bones, body=state.armature.body)
     local.apply(CreateNode(kind="armature", name=state.name, uuid=state.uuid, armature=armature))
     for batch in batches:

@@ -197,8 +197,8 @@ def fit_clip(
         loss.backward()
         optimiser.step()
         schedule.step()
-    pose = torch.cat([orient[:, None], joints], 1).detach().numpy()
-    return Fit(pose=pose, transl=transl.detach().numpy(), loss=float(loss.detach()))
+    fitted = torch.cat([orient[:, None], joints], 1).detach().numpy()
+    return Fit(pose=fitted, transl=transl.detach().numpy(), loss=float(loss.detach()))
 
 
 def _energy(points, pose, focal, centre, w: FitWeights, body_uv, body_vis, world, hips) -> torch.Tensor:

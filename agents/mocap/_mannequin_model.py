@@ -47,7 +47,9 @@ _KEYPOINTS_LEFT = {
 
 def _tube_geometry(heads: np.ndarray, tails: np.ndarray, rings: np.ndarray):
     """Rings around each bone. Returns vertices V×3, faces F×3, owner bone per vertex (V,)."""
-    verts, faces, owner = [], [], []
+    verts: list[np.ndarray] = []
+    faces: list[tuple[int, int, int]] = []
+    owner: list[int] = []
     angles = 2 * np.pi * np.arange(SIDES) / SIDES
     for j, name in enumerate(SMPLX_JOINT_NAMES):
         axis = tails[j] - heads[j]

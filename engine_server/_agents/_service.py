@@ -85,6 +85,11 @@ class JobService:
                 "%d jobs left running by the last stage are queued again", self.store.requeued_at_start
             )
 
+    def _running_server(self) -> StageServer:
+        if self._server is None:
+            raise RuntimeError("the job service is not running")
+        return self._server
+
     async def run(self, server: StageServer, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Take the agent and job messages from ``server``; drop agents that stop heartbeating."""
         self._server = server
@@ -105,9 +110,9 @@ class JobService:
         try:
             reply = self._handle(request)
         except Exception as exc:  # becomes an error reply; the service carries on
-            self._server.reply_error(request, exc)
+            self._running_server().reply_error(request, exc)
         else:
-            self._server.reply(request, reply)
+            self._running_server().reply(request, reply)
         self._dispatch()
 
     def _handle(self, request: Request) -> Any:
@@ -242,7 +247,9 @@ class JobService:
             self._publish(started)
 
     def _send(self, agent: AgentRecord, body: Any) -> None:
-        self._server.send_to(agent.identity, agent.delimiter, encode(Envelope(body=body, session=agent.name)))
+        self._running_server().send_to(
+            agent.identity, agent.delimiter, encode(Envelope(body=body, session=agent.name))
+        )
 
     def _publish(self, job: Job) -> None:
         self._events += 1
@@ -258,4 +265,4 @@ class JobService:
             error_code=job.error_code,
             error_message=job.error_message,
         )
-        self._server.publish(JOB_TOPIC, encode(Envelope(body=event, session="stage")))
+        self._running_server().publish(JOB_TOPIC, encode(Envelope(body=event, session="stage")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 import trio
@@ -30,7 +30,7 @@ class AsyncioBridge:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Run ``fn(*args)`` as a task on the asyncio loop and return (or raise) its result."""
         future = asyncio.run_coroutine_threadsafe(fn(*args), self.loop)
         done = trio.Event()

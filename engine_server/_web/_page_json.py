@@ -74,7 +74,7 @@ def page_view(fields: dict[str, Any]) -> dict[str, Any]:
             f"unknown view field(s) {', '.join(unknown)}; a view takes {', '.join(PAGE_VIEW_FIELDS)}",
             field=f"view.{unknown[0]}",
         )
-    checks = {
+    checks: dict[str, type | tuple[type, ...]] = {
         "camera": (str, type(None)),
         "width": int,
         "height": int,

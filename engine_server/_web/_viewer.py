@@ -118,7 +118,8 @@ class Viewer:
     async def _read_ws(self) -> None:
         try:
             while True:
-                text = await self.socket.get_message()
+                message = await self.socket.get_message()
+                text = message if isinstance(message, str) else message.decode("utf-8", errors="replace")
                 await self._guarded(self._signal, text)
         except trio_websocket.ConnectionClosed:
             self._gone.set()
@@ -214,6 +215,7 @@ class Viewer:
 
     def _viewport_spec(self, settings: dict[str, Any]) -> RenderView:
         vp = self.viewport
+        assert vp is not None, "a viewport view has its viewport"
         return RenderView(view=self.id, location=vp.location, rotation=vp.rotation, lens=vp.lens, **settings)
 
     def _apply_spec(self, spec: RenderView) -> None:

@@ -39,11 +39,16 @@ class Viewport:
     @property
     def location(self) -> tuple[float, float, float]:
         back = self._basis()[:, 2]  # the camera's +Z: away from where it looks
-        return tuple(float(v) for v in np.asarray(self.pivot) + back * self.distance)
+        return _point(np.asarray(self.pivot) + back * self.distance)
 
     def _basis(self) -> np.ndarray:
         """3×3: columns are the camera's right, up and back axes in world space."""
         return _matrix(self.rotation)
+
+
+def _point(values: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return x, y, z
 
 
 def from_pose(location, rotation, lens: float, distance: float = 5.0) -> Viewport:
@@ -53,7 +58,7 @@ def from_pose(location, rotation, lens: float, distance: float = 5.0) -> Viewpor
     pitch = math.acos(max(-1.0, min(1.0, -forward[2])))
     yaw = math.atan2(-forward[0], forward[1]) if abs(forward[2]) < 1 - 1e-9 else 0.0
     pivot = np.asarray(location, dtype=float) + forward * distance
-    return Viewport(tuple(float(v) for v in pivot), yaw, _clamp_pitch(pitch), distance, lens)
+    return Viewport(_point(pivot), yaw, _clamp_pitch(pitch), distance, lens)
 
 
 def orbit(view: Viewport, dx: float, dy: float) -> Viewport:
@@ -67,7 +72,7 @@ def orbit(view: Viewport, dx: float, dy: float) -> Viewport:
 def pan(view: Viewport, dx: float, dy: float) -> Viewport:
     basis = view._basis()
     shift = (-basis[:, 0] * dx + basis[:, 1] * dy) * PAN_PER_PX * view.distance
-    return dataclasses.replace(view, pivot=tuple(float(v) for v in np.asarray(view.pivot) + shift))
+    return dataclasses.replace(view, pivot=_point(np.asarray(view.pivot) + shift))
 
 
 def dolly(view: Viewport, amount: float) -> Viewport:
@@ -79,7 +84,7 @@ def fly(view: Viewport, forward: float, right: float, up: float) -> Viewport:
     basis = view._basis()
     step = (-basis[:, 2] * forward + basis[:, 0] * right + np.array([0.0, 0.0, 1.0]) * up) * FLY_STEP_M
     shift = step * max(1.0, view.distance)
-    return dataclasses.replace(view, pivot=tuple(float(v) for v in np.asarray(view.pivot) + shift))
+    return dataclasses.replace(view, pivot=_point(np.asarray(view.pivot) + shift))
 
 
 def gamepad(view: Viewport, axes: tuple[float, ...], buttons: tuple[float, ...]) -> Viewport:
