@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import trio
@@ -41,6 +41,7 @@ from protocols import (
     ServerInfo,
     StagecraftError,
     TrioSocket,
+    UnknownCommand,
     decode,
     encode,
     unpack_header,
@@ -106,7 +107,6 @@ class StageServer:
         self.name = name
         self.services = services
         self.curve = curve  # (public, secret): CURVE server keys for both endpoints
-        self._routes: dict[type, Callable[[Request], None]] = {}
         self.service = service
         self.stage_thread = stage_thread
         self.journal = journal
@@ -115,6 +115,14 @@ class StageServer:
         self.context = context
         self._in_flight = trio.Semaphore(MAX_IN_FLIGHT)
         self._outcomes_send, self._outcomes = trio.open_memory_channel[list[tuple[Request, Any]]](math.inf)
+        # the one dispatch table: every request type -> where it is answered
+        self._routes: dict[type, Callable[[Request], Awaitable[None]]] = {
+            Hello: self._answer_here(self._hello),
+            GetEvents: self._answer_here(self._get_events),
+            GetAsset: self._answer_here(self._get_asset),
+            PutAsset: self._answer_here(self._put_asset),
+            **dict.fromkeys(StageService.HANDLES, self._on_stage_thread),
+        }
 
     async def serve(
         self, host: str, command_port: int, event_port: int, *, task_status=trio.TASK_STATUS_IGNORED
@@ -144,13 +152,14 @@ class StageServer:
                     await nursery.start(service.run, self)
                 nursery.start_soon(commands.run)
                 nursery.start_soon(self._commit_loop, commands, publisher)
-                nursery.start_soon(self._request_loop, commands, trio.lowlevel.current_trio_token())
+                self._token = trio.lowlevel.current_trio_token()
+                nursery.start_soon(self._request_loop, commands)
                 task_status.started(endpoints)
         finally:
             router.close(linger=0)
             publisher.close(linger=0)
 
-    async def _request_loop(self, commands: TrioSocket, token: trio.lowlevel.TrioToken) -> None:
+    async def _request_loop(self, commands: TrioSocket) -> None:
         async for parts in commands.inbox:
             identity, delimiter, frames = _split_route(parts)
             try:
@@ -164,27 +173,54 @@ class StageServer:
                 commands.send_nowait(_route(identity, delimiter, _error_reply(internal, frames)))
                 continue
             request = Request(identity, delimiter, envelope)
-            body = envelope.body
-            route = self._routes.get(type(body))
-            if route is not None:
-                try:
-                    route(request)
-                except Exception as exc:  # a side service's bug: `internal`, logged; keep serving
-                    self.reply_error(request, exc)
+            route = self._routes.get(type(envelope.body))
+            if route is None:
+                self.reply_error(
+                    request, UnknownCommand(f"{envelope.type!r} is not a request this server takes")
+                )
                 continue
-            if isinstance(body, Hello | GetEvents | GetAsset | PutAsset):
-                await self._in_flight.acquire()
-                self._nursery.start_soon(self._answer_here, commands, request)
-                continue
-            await self._in_flight.acquire()
-            self.stage_thread.submit(
-                functools.partial(self.service.handle, envelope), request, self._deliver, token
-            )
+            await route(request)
 
     def route(self, types: tuple[type, ...], handler: Callable[[Request], None]) -> None:
-        """Hand requests of ``types`` to ``handler`` on the trio thread, not to the stage thread."""
+        """Hand requests of ``types`` to ``handler`` on the trio thread (a side service's own)."""
+
+        async def on_trio_thread(request: Request) -> None:
+            try:
+                handler(request)
+            except Exception as exc:  # a side service's bug: `internal`, logged; keep serving
+                self.reply_error(request, exc)
+
         for kind in types:
-            self._routes[kind] = handler
+            if kind in self._routes:
+                raise ValueError(f"{kind.__name__} requests are routed already")
+            self._routes[kind] = on_trio_thread
+
+    async def _on_stage_thread(self, request: Request) -> None:
+        """Queue ``request`` to the bpy thread; its outcome comes back to the commit loop, in order."""
+        await self._in_flight.acquire()
+        self.stage_thread.submit(
+            functools.partial(self.service.handle, request.envelope), request, self._deliver, self._token
+        )
+
+    def _answer_here(
+        self, answer: Callable[[Any, Envelope], Awaitable[Any]]
+    ) -> Callable[[Request], Awaitable[None]]:
+        """A route for a request that needs no bpy: ``answer`` runs as a task on the trio side."""
+
+        async def route(request: Request) -> None:
+            await self._in_flight.acquire()
+            self._nursery.start_soon(self._answer, answer, request)
+
+        return route
+
+    async def _answer(self, answer: Callable[[Any, Envelope], Awaitable[Any]], request: Request) -> None:
+        try:
+            reply = await answer(request.envelope.body, request.envelope)
+        except Exception as exc:  # becomes an error reply; the server carries on
+            reply = _error_body(exc, request.envelope)
+        finally:
+            self._in_flight.release()
+        self.reply(request, reply)
 
     def reply(self, request: Request, body: Any) -> None:
         self.send_to(request.identity, request.delimiter, _reply(body, request.envelope))
@@ -248,43 +284,38 @@ class StageServer:
         self.journal.rotate(self.snapshots.oldest_seq())
         logger.info("snapshot committed at seq %d", seq)
 
-    async def _answer_here(self, commands: TrioSocket, request: Request) -> None:
-        """Requests that need no bpy: answered on the trio side, off the stage thread."""
-        body = request.envelope.body
-        try:
-            if isinstance(body, Hello):
-                reply: Any = ServerInfo(
-                    protocol_version=PROTOCOL_VERSION,
-                    server_version=SERVER_VERSION,
-                    stage=self.name,
-                    seq=self.journal.last_seq,
-                    session=request.envelope.session,
-                    event_endpoint=self.endpoints.events,
-                )
-            elif isinstance(body, GetEvents):
-                committed = self.journal.last_seq  # read before: commits may land during the read
-                records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
-                if body.after < committed and (not records or records[0].seq != body.after + 1):
-                    raise NotFound(
-                        f"events after seq {body.after} are compacted into a snapshot; "
-                        "take a new snapshot (get_snapshot) and follow from its seq",
-                        field="after",
-                    )
-                reply = Events(
-                    events=tuple(event_from_payload(r.payload) for r in records),
-                    last_seq=self.journal.last_seq,
-                )
-            elif isinstance(body, GetAsset):
-                data = await trio.to_thread.run_sync(self.assets.read, body.sha256)
-                reply = AssetData(sha256=body.sha256, data=data)
-            else:
-                digest = await trio.to_thread.run_sync(self.assets.put_bytes, body.data)
-                reply = AssetStored(sha256=digest, size=len(body.data))
-        except Exception as exc:  # becomes an error reply; the server carries on
-            reply = _error_body(exc, request.envelope)
-        finally:
-            self._in_flight.release()
-        commands.send_nowait(_route(request.identity, request.delimiter, _reply(reply, request.envelope)))
+    # -- requests answered on the trio side, off the stage thread -----------------------------
+
+    async def _hello(self, body: Hello, envelope: Envelope) -> ServerInfo:
+        return ServerInfo(
+            protocol_version=PROTOCOL_VERSION,
+            server_version=SERVER_VERSION,
+            stage=self.name,
+            seq=self.journal.last_seq,
+            session=envelope.session,
+            event_endpoint=self.endpoints.events,
+        )
+
+    async def _get_events(self, body: GetEvents, envelope: Envelope) -> Events:
+        committed = self.journal.last_seq  # read before: commits may land during the read
+        records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
+        if body.after < committed and (not records or records[0].seq != body.after + 1):
+            raise NotFound(
+                f"events after seq {body.after} are compacted into a snapshot; "
+                "take a new snapshot (get_snapshot) and follow from its seq",
+                field="after",
+            )
+        return Events(
+            events=tuple(event_from_payload(r.payload) for r in records), last_seq=self.journal.last_seq
+        )
+
+    async def _get_asset(self, body: GetAsset, envelope: Envelope) -> AssetData:
+        data = await trio.to_thread.run_sync(self.assets.read, body.sha256)
+        return AssetData(sha256=body.sha256, data=data)
+
+    async def _put_asset(self, body: PutAsset, envelope: Envelope) -> AssetStored:
+        digest = await trio.to_thread.run_sync(self.assets.put_bytes, body.data)
+        return AssetStored(sha256=digest, size=len(body.data))
 
 
 def _bind(socket: zmq.Socket, host: str, port: int) -> str:

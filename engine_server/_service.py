@@ -100,21 +100,29 @@ class StageService:
             count += 1
         return count
 
+    QUERIES: tuple[type, ...] = (GetNode, GetOptics, GetTree, GetSnapshot)
+    HANDLES: tuple[type, ...] = (*COMMAND_TYPES, *QUERIES)  # what the server hands to this thread
+
     def handle(self, envelope: Envelope) -> Outcome:
+        """Apply a command, or answer a query, from ``HANDLES``."""
         body = envelope.body
         if isinstance(body, COMMAND_TYPES):
             return self._apply(envelope)
-        if isinstance(body, GetNode):
-            return Outcome(self.stage.node_state(body.node))
-        if isinstance(body, GetOptics):
-            return Outcome(self.stage.optics(body.node))
-        if isinstance(body, GetTree):
-            return Outcome(Tree(seq=self.seq, nodes=self.stage.tree()))
-        if isinstance(body, GetSnapshot):
-            return Outcome(
-                Snapshot(seq=self.seq, scene=self.stage.scene_settings(), nodes=self.stage.snapshot_nodes())
-            )
-        raise UnknownCommand(f"{envelope.type!r} is not a request this server takes")
+        return Outcome(self._answer(body))
+
+    def _answer(self, query: Any) -> Any:
+        match query:
+            case GetNode(node=node):
+                return self.stage.node_state(node)
+            case GetOptics(node=node):
+                return self.stage.optics(node)
+            case GetTree():
+                return Tree(seq=self.seq, nodes=self.stage.tree())
+            case GetSnapshot():
+                return Snapshot(
+                    seq=self.seq, scene=self.stage.scene_settings(), nodes=self.stage.snapshot_nodes()
+                )
+        raise UnknownCommand(f"{type(query).__name__} is not a query of the stage")
 
     def apply_local(self, command: Command, session: str) -> Change:
         """Apply a command that did not come over the wire (the stage file at first start)."""

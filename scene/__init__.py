@@ -10,14 +10,13 @@ on the one thread that owns bpy; nothing here starts threads, sockets or event l
 from ._armature import KNOWN_RIGS
 from ._asset_store import AssetStore
 from ._fsync import fsync_directory
-from ._ids import BODY_KEY, UUID_KEY
-from ._objects import bake_parent_inverse, remove_objects
+from ._ids import UUID_KEY
+from ._objects import bake_parent_inverse
 from ._optics import distance_along_view, subject_point
 from ._replica import Replica, ReplicaGap, SnapshotSource, open_replica
 from ._stage import Stage
 
 __all__ = [
-    "BODY_KEY",
     "KNOWN_RIGS",
     "UUID_KEY",
     "AssetStore",
@@ -29,6 +28,5 @@ __all__ = [
     "distance_along_view",
     "fsync_directory",
     "open_replica",
-    "remove_objects",
     "subject_point",
 ]

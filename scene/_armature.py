@@ -11,7 +11,7 @@ from mathutils import Vector
 
 from protocols import ArmatureSpec, BonePose, BoneSpec, InvalidArgument, NotFound
 
-from ._ids import BODY_KEY
+from ._ids import MANNEQUIN_KEY
 from ._objects import new_object, rounded
 
 KNOWN_RIGS = ("smplx",)
@@ -212,7 +212,7 @@ def build_body(armature: bpy.types.Object, uuid: str) -> bpy.types.Object:
     mesh.from_pydata(verts, [], faces)
     mesh.shade_smooth()
     body = new_object(f"body.{uuid}", mesh)
-    body[BODY_KEY] = uuid
+    body[MANNEQUIN_KEY] = uuid
     body.parent = armature
     body.hide_select = True
     for name, indices in groups:

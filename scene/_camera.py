@@ -12,13 +12,16 @@ from optics import OpticsTable
 from protocols import CameraParams, InvalidArgument, SensorFit
 
 from ._ids import Index, uuid_of
+from ._mapping import Mapping, Setting
 from ._objects import rounded_scalar
+from ._undo import Undo
 
 _FIT_TO_BLENDER: dict[SensorFit, str] = {"auto": "AUTO", "horizontal": "HORIZONTAL", "vertical": "VERTICAL"}
 _FIT_FROM_BLENDER: dict[str, SensorFit] = {v: k for k, v in _FIT_TO_BLENDER.items()}
 
 
-BODY_KEY = "stagecraft_body"
+CAMERA_BODY_KEY = "stagecraft_camera_body"  # on camera data: its body's name in the optics table
+_LEGACY_BODY_KEY = "stagecraft_body"  # what snapshots written before 2026-12 call it
 COC_KEY = "stagecraft_coc_mm"
 
 
@@ -44,6 +47,11 @@ def resolve_target(
     return _replace(params, focus_target=uuid_of(target))
 
 
+def body_name(cam: bpy.types.Camera) -> str | None:
+    """The camera body this camera was set to, if any."""
+    return cam.get(CAMERA_BODY_KEY, cam.get(_LEGACY_BODY_KEY))
+
+
 def coc_mm(cam: bpy.types.Camera) -> float:
     """The camera's circle of confusion: its body's, else the sensor diagonal / 1500."""
     if COC_KEY in cam:
@@ -62,62 +70,57 @@ def check_range_against(camera: bpy.types.Object, params: CameraParams) -> None:
         )
 
 
+CAMERA = Mapping(
+    Setting("lens", "lens"),
+    Setting("sensor_width", "sensor_width"),
+    Setting("sensor_height", "sensor_height"),
+    Setting("sensor_fit", "sensor_fit", _FIT_TO_BLENDER.__getitem__, _FIT_FROM_BLENDER.__getitem__),
+    Setting("clip_start", "clip_start"),
+    Setting("clip_end", "clip_end"),
+    Setting("use_dof", "dof.use_dof", from_blender=bool),
+    Setting("fstop", "dof.aperture_fstop"),
+    Setting("focus_distance", "dof.focus_distance"),
+    Setting("squeeze", "dof.aperture_ratio"),
+    Setting("blades", "dof.aperture_blades", from_blender=int),
+    Setting("blade_rotation", "dof.aperture_rotation"),
+)  # besides these: the focus target (a node), the body and its circle of confusion (custom props)
+
+
 def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> None:
     cam = obj.data
-    for field, attr in (
-        ("lens", "lens"),
-        ("sensor_width", "sensor_width"),
-        ("sensor_height", "sensor_height"),
-        ("clip_start", "clip_start"),
-        ("clip_end", "clip_end"),
-    ):
-        value = getattr(params, field)
-        if value is not None:
-            setattr(cam, attr, value)
-    if params.sensor_fit is not None:
-        cam.sensor_fit = _FIT_TO_BLENDER[params.sensor_fit]
-    dof = cam.dof
-    if params.use_dof is not None:
-        dof.use_dof = params.use_dof
-    if params.fstop is not None:
-        dof.aperture_fstop = params.fstop
-    if params.focus_distance is not None:
-        dof.focus_distance = params.focus_distance
+    CAMERA.apply(cam, params)
     if params.focus_target is not None:
-        dof.focus_object = index.get(params.focus_target) if params.focus_target else None
+        cam.dof.focus_object = index.get(params.focus_target) if params.focus_target else None
     if params.body is not None:
-        cam[BODY_KEY] = params.body
+        cam[CAMERA_BODY_KEY] = params.body
     if params.coc_mm is not None:
         cam[COC_KEY] = params.coc_mm
-    if params.squeeze is not None:
-        dof.aperture_ratio = params.squeeze
-    if params.blades is not None:
-        dof.aperture_blades = params.blades
-    if params.blade_rotation is not None:
-        dof.aperture_rotation = params.blade_rotation
 
 
 def read_camera(obj: bpy.types.Object) -> CameraParams:
     cam = obj.data
-    dof = cam.dof
-    target = dof.focus_object
+    target = cam.dof.focus_object
     return CameraParams(
-        lens=rounded_scalar(cam.lens),
-        sensor_width=rounded_scalar(cam.sensor_width),
-        sensor_height=rounded_scalar(cam.sensor_height),
-        sensor_fit=_FIT_FROM_BLENDER[cam.sensor_fit],
-        use_dof=dof.use_dof,
-        fstop=rounded_scalar(dof.aperture_fstop),
-        focus_distance=rounded_scalar(dof.focus_distance),
+        **CAMERA.read(cam),
         focus_target="" if target is None else (uuid_of(target) or ""),
-        clip_start=rounded_scalar(cam.clip_start),
-        clip_end=rounded_scalar(cam.clip_end),
-        body=cam.get(BODY_KEY),
+        body=body_name(cam),
         coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
-        squeeze=rounded_scalar(dof.aperture_ratio),
-        blades=dof.aperture_blades,
-        blade_rotation=rounded_scalar(dof.aperture_rotation),
     )
+
+
+def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
+    """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
+    CAMERA.guard(undo, lambda: obj.data, "dof.focus_object")
+    saved = {key: obj.data[key] for key in (CAMERA_BODY_KEY, COC_KEY) if key in obj.data}
+
+    def restore() -> None:
+        for key in (CAMERA_BODY_KEY, COC_KEY):
+            if key in saved:
+                obj.data[key] = saved[key]
+            elif key in obj.data:
+                del obj.data[key]
+
+    undo.on_undo(restore)
 
 
 def without_target(params: CameraParams) -> CameraParams:

@@ -38,28 +38,7 @@ from ._undo import Undo, guard_material, guard_props
 
 _TRANSFORM = ("rotation_mode", "location", "rotation_quaternion", "scale")
 _PARENTING = ("parent", "parent_type", "parent_bone", "matrix_parent_inverse", *_TRANSFORM)
-_CAMERA = ("lens", "sensor_width", "sensor_height", "sensor_fit", "clip_start", "clip_end")
 _POSE_BONE = ("rotation_mode", "rotation_quaternion", "location")
-_DOF = (
-    "use_dof",
-    "aperture_fstop",
-    "focus_distance",
-    "focus_object",
-    "aperture_ratio",
-    "aperture_blades",
-    "aperture_rotation",
-)
-_LIGHT = (
-    "type",
-    "color",
-    "energy",
-    "shadow_soft_size",
-    "use_shadow",
-    "spot_size",
-    "spot_blend",
-    "shape",
-    "size",
-)
 
 
 @dataclasses.dataclass
@@ -199,25 +178,9 @@ def set_camera(ctx: Context, cmd: SetCamera):
         raise InvalidArgument(f"node {obj.name!r} is not a camera", field="node")
     params = _camera.resolve_target(ctx.index, obj, cmd.camera, ctx.optics)
     _camera.check_range_against(obj, params)
-    guard_camera(ctx.undo, obj)
+    _camera.guard_camera(ctx.undo, obj)
     _camera.apply_camera(ctx.index, obj, params)
     return dataclasses.replace(cmd, node=node_uuid(obj), camera=params), (node_uuid(obj),)
-
-
-def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
-    """Register how to put back every camera setting of ``obj`` (lens, sensor, DOF, body)."""
-    guard_props(undo, lambda: obj.data, _CAMERA)
-    guard_props(undo, lambda: obj.data.dof, _DOF)
-    saved = {key: obj.data[key] for key in (_camera.BODY_KEY, _camera.COC_KEY) if key in obj.data}
-
-    def restore() -> None:
-        for key in (_camera.BODY_KEY, _camera.COC_KEY):
-            if key in saved:
-                obj.data[key] = saved[key]
-            elif key in obj.data:
-                del obj.data[key]
-
-    undo.on_undo(restore)
 
 
 def set_light(ctx: Context, cmd: SetLight):
@@ -225,7 +188,7 @@ def set_light(ctx: Context, cmd: SetLight):
     if obj.type != "LIGHT":
         raise InvalidArgument(f"node {obj.name!r} is not a light", field="node")
     _light.check_light(obj, cmd.light)
-    guard_props(ctx.undo, lambda: obj.data, _LIGHT)
+    _light.guard_light(ctx.undo, obj)
     _light.apply_light(obj, cmd.light)
     return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 

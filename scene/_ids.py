@@ -14,7 +14,7 @@ UUID_KEY = "stagecraft_uuid"
 KIND_KEY = "stagecraft_kind"
 SOURCE_KEY = "stagecraft_source"
 SPEC_KEY = "stagecraft_spec"
-BODY_KEY = "stagecraft_body"
+MANNEQUIN_KEY = "stagecraft_body"  # on a mannequin mesh: the UUID of the armature it is the body of
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 

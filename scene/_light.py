@@ -6,7 +6,9 @@ import bpy
 
 from protocols import InvalidArgument, LightParams
 
-from ._objects import rounded3, rounded_scalar
+from ._mapping import Mapping, Setting
+from ._objects import rounded3
+from ._undo import Undo
 
 
 def check_light(obj: bpy.types.Object, params: LightParams) -> None:
@@ -23,25 +25,26 @@ def check_light(obj: bpy.types.Object, params: LightParams) -> None:
         )
 
 
+LIGHT = Mapping(
+    Setting("color", "color", from_blender=rounded3),
+    Setting("energy", "energy"),
+    Setting("radius", "shadow_soft_size"),
+    Setting("cast_shadow", "use_shadow", from_blender=bool),
+)
+SPOT = Mapping(Setting("spot_size", "spot_size"), Setting("spot_blend", "spot_blend"))  # spot lights only
+AREA = Mapping(Setting("area_size", "size"))  # area lights only, always square
+
+
 def apply_light(obj: bpy.types.Object, params: LightParams) -> None:
     if params.light_type is not None:
         obj.data.type = params.light_type.upper()
     light = obj.data  # the RNA type follows the light type
-    if params.color is not None:
-        light.color = params.color
-    if params.energy is not None:
-        light.energy = params.energy
-    if params.radius is not None:
-        light.shadow_soft_size = params.radius
-    if params.cast_shadow is not None:
-        light.use_shadow = params.cast_shadow
-    if params.spot_size is not None:
-        light.spot_size = params.spot_size
-    if params.spot_blend is not None:
-        light.spot_blend = params.spot_blend
-    if params.area_size is not None:
+    LIGHT.apply(light, params)
+    if light.type == "SPOT":
+        SPOT.apply(light, params)
+    if light.type == "AREA" and params.area_size is not None:
         light.shape = "SQUARE"
-        light.size = params.area_size
+        AREA.apply(light, params)
 
 
 def read_light(obj: bpy.types.Object) -> LightParams:
@@ -49,11 +52,12 @@ def read_light(obj: bpy.types.Object) -> LightParams:
     kind = light.type.lower()
     return LightParams(
         light_type=kind,
-        color=rounded3(light.color),
-        energy=rounded_scalar(light.energy),
-        radius=rounded_scalar(light.shadow_soft_size),
-        spot_size=rounded_scalar(light.spot_size) if kind == "spot" else None,
-        spot_blend=rounded_scalar(light.spot_blend) if kind == "spot" else None,
-        area_size=rounded_scalar(light.size) if kind == "area" else None,
-        cast_shadow=light.use_shadow,
+        **LIGHT.read(light),
+        **(SPOT.read(light) if kind == "spot" else {}),
+        **(AREA.read(light) if kind == "area" else {}),
     )
+
+
+def guard_light(undo: Undo, obj: bpy.types.Object) -> None:
+    """Register how to put back every light setting of ``obj`` (its type first)."""
+    LIGHT.guard(undo, lambda: obj.data, "type", *(s.path for s in (*SPOT.settings, *AREA.settings)), "shape")

@@ -7,7 +7,7 @@ from mathutils import Matrix, Quaternion
 
 from protocols import Conflict, InvalidArgument, NotFound, Transform
 
-from ._ids import SOURCE_KEY, UUID_KEY, uuid_of
+from ._ids import MANNEQUIN_KEY, SOURCE_KEY, UUID_KEY, uuid_of
 
 RETIRED_KEY = "stagecraft_retired"  # on a deleted object until it is freed
 
@@ -31,6 +31,11 @@ def rounded3(values) -> tuple[float, float, float]:
 def rounded4(values) -> tuple[float, float, float, float]:
     w, x, y, z = rounded(values)
     return w, x, y, z
+
+
+def stage_objects() -> list[bpy.types.Object]:
+    """Every object the stage owns in this file: its nodes and the mannequin bodies built for them."""
+    return [o for o in bpy.data.objects if UUID_KEY in o or MANNEQUIN_KEY in o]
 
 
 def new_object(name: str, data: bpy.types.ID | None) -> bpy.types.Object:

@@ -218,7 +218,7 @@ def readout(index: Index, ref: str) -> Optics:
     return _rounded(
         Optics(
             node=node_uuid(camera),
-            body=cam.get(_camera.BODY_KEY, ""),
+            body=_camera.body_name(cam) or "",
             focal_mm=float(cam.lens),
             fstop=float(cam.dof.aperture_fstop),
             focus_m=focus,

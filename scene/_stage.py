@@ -27,7 +27,7 @@ from ._asset_store import AssetStore
 from ._commands import HANDLERS, Context
 from ._convert import convert
 from ._ids import Index
-from ._objects import Reaper
+from ._objects import Reaper, remove_objects, stage_objects
 from ._storable import check_storable
 from ._undo import Undo
 
@@ -38,19 +38,36 @@ class Stage:
     HANDLES: frozenset[type] = frozenset({*HANDLERS, Batch})  # the commands ``apply`` takes
 
     def __init__(
-        self, assets: AssetStore, optics: OpticsTable | None = None, *, isolate_imports: bool = False
+        self,
+        assets: AssetStore,
+        optics: OpticsTable | None = None,
+        *,
+        isolate_imports: bool = False,
+        shares_file: bool = False,
     ) -> None:
         """``isolate_imports``: open asset files in a converter subprocess (the stage server, which
-        takes files from anyone); a replica imports blobs the server has already converted safely."""
+        takes files from anyone); a replica imports blobs the server has already converted safely.
+
+        ``shares_file``: the .blend is an artist's, holding their own objects too (the add-on): a
+        reset removes only the stage's objects, and a delete frees its objects at once, leaving no
+        hidden orphans in the artist's file.
+        """
         self.assets = assets
         self.isolate_imports = isolate_imports
+        self.shares_file = shares_file
         self.optics_table = optics or default_optics()
         self._index = Index()
         self._reaper = Reaper()
         self._fetch: Callable[[str], bytes] | None = None
 
     def reset(self) -> None:
-        """An empty scene with the stage's render defaults."""
+        """An empty scene with the stage's render defaults (with ``shares_file``: the artist's
+        file without the stage's objects)."""
+        if self.shares_file:
+            self.free_deleted()
+            remove_objects(stage_objects())
+            self._index.rebuild()
+            return
         self._reaper.forget()
         bpy.ops.wm.read_factory_settings(use_empty=True)
         _settings.render_defaults()
@@ -90,6 +107,8 @@ class Stage:
             undo.rollback()
             raise
         undo.commit()
+        if self.shares_file:
+            self.free_deleted()
         return result
 
     def idle(self) -> bool:

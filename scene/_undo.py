@@ -37,9 +37,8 @@ def guard_props(undo: Undo, get_struct: Callable[[], bpy.types.bpy_struct], attr
     saved = [(a, _copy(getattr(struct, a))) for a in attrs if hasattr(struct, a)]
 
     def restore() -> None:
-        target = get_struct()
         for attr, value in saved:
-            setattr(target, attr, value)
+            setattr(get_struct(), attr, value)  # fetched anew: a light's type changes its RNA class
 
     undo.on_undo(restore)
 

@@ -1,6 +1,7 @@
 """The Blender extension, built and installed into two real ``bpy`` processes, against a real stage.
 
-The tests run in order on one stage and two Blenders (A and B) plus a script client.
+The tests share one stage and two Blenders (A and B) plus a script client; each makes the nodes
+it needs, so any one of them runs alone, or in any order.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def world(tmp_path_factory):
     zip_path = build.build(tmp / "dist", ROOT / "dist" / "wheels")
     stage = StageProcess(tmp / "stage", "--empty").start()
     drivers = [Driver(tmp / f"blender-{name}") for name in "ab"]
-    world = {"stage": stage, "a": drivers[0], "b": drivers[1], "script": stage.client()}
+    world = {"stage": stage, "a": drivers[0], "b": drivers[1], "script": stage.client(), "zip": zip_path}
     try:
         for driver in drivers:
             installed = driver.call("install", zip=str(zip_path))
@@ -45,6 +46,14 @@ def world(tmp_path_factory):
             driver.close()
         if world["stage"].running:
             world["stage"].kill()
+
+
+def shared_mesh(world, name: str) -> str:
+    """A cube ``name`` on the stage that both Blenders have received."""
+    world["script"].apply(CreateNode(kind="mesh", name=name, mesh=MeshSpec(primitive="cube")))
+    for blender in (world["a"], world["b"]):
+        blender.call("tick_until", cond={"name": name})
+    return name
 
 
 def wait_server(script, name: str, location, timeout: float = 20.0) -> None:
@@ -64,27 +73,29 @@ def test_script_change_reaches_both_blenders(world):
 
 def test_blender_change_reaches_stage_and_other_blender(world):
     a, b = world["a"], world["b"]
-    a.call("move", name="Crate", location=[-1.5, 0.25, 0.5])
+    box = shared_mesh(world, "Box")
+    a.call("move", name=box, location=[-1.5, 0.25, 0.5])
     a.call("tick", n=1)
-    wait_server(world["script"], "Crate", (-1.5, 0.25, 0.5))
-    b.call("tick_until", cond={"name": "Crate", "location": [-1.5, 0.25, 0.5]})
+    wait_server(world["script"], box, (-1.5, 0.25, 0.5))
+    b.call("tick_until", cond={"name": box, "location": [-1.5, 0.25, 0.5]})
     a.call("tick_until", cond={"applied_seq": b.call("status")["status"]["applied_seq"]})
-    assert a.call("state", name="Crate")["location"] == pytest.approx([-1.5, 0.25, 0.5])
+    assert a.call("state", name=box)["location"] == pytest.approx([-1.5, 0.25, 0.5])
 
 
 def test_concurrent_edits_resolve_by_the_stage_order(world):
     a, b, script = world["a"], world["b"], world["script"]
+    contested = shared_mesh(world, "Contested")
     before = script.hello().seq
-    a.call("move", name="Crate", location=[7.0, 0.0, 0.0], tick=True)  # both sent before either
-    b.call("move", name="Crate", location=[8.0, 0.0, 0.0], tick=True)  # sees the other's
+    a.call("move", name=contested, location=[7.0, 0.0, 0.0], tick=True)  # both sent before either
+    b.call("move", name=contested, location=[8.0, 0.0, 0.0], tick=True)  # sees the other's
     deadline = time.monotonic() + 20
     while (seq := script.hello().seq) < before + 2:
         if time.monotonic() > deadline:
             raise TimeoutError("the two edits never reached the stage")
-    winner = list(script.node("Crate").transform.location)
+    winner = list(script.node(contested).transform.location)
     assert winner in ([7.0, 0.0, 0.0], [8.0, 0.0, 0.0])
     for blender in (a, b):
-        blender.call("tick_until", cond={"name": "Crate", "location": winner, "applied_seq": seq})
+        blender.call("tick_until", cond={"name": contested, "location": winner, "applied_seq": seq})
     conflicts = [blender.call("status")["status"]["conflict"] for blender in (a, b)]
     assert any("won over" in c for c in conflicts), conflicts
     assert any("was overridden by seq" in c for c in conflicts), conflicts
@@ -125,8 +136,9 @@ def test_bone_parented_prop_follows_the_bone(world):
 
 def test_malformed_event_is_reported_and_the_session_goes_on(world):
     a, script = world["a"], world["script"]
+    probe = shared_mesh(world, "Probe")
     header = {"v": 1, "id": "x" * 32, "type": "event", "session": "stage", "parent": None}
-    bad_command = {**header, "body": {"seq": 10**6, "command": {"type": "teleport", "node": "Crate"}}}
+    bad_command = {**header, "body": {"seq": 10**6, "command": {"type": "teleport", "node": probe}}}
     not_an_event = {**header, "type": "hello", "body": {"client": "intruder"}}
     for frames in (
         [b"event", b"\xc1 not msgpack"],
@@ -137,14 +149,22 @@ def test_malformed_event_is_reported_and_the_session_goes_on(world):
         status = a.call("feed", frames=[f.hex() for f in frames])["status"]
         assert status["state"] == "connected"
         assert status["last_error"].startswith("ignored a malformed event")
-    script.apply(SetTransform(node="Crate", location=(4.0, 4.0, 4.0)))
-    a.call("tick_until", cond={"name": "Crate", "location": [4, 4, 4]})
+    script.apply(SetTransform(node=probe, location=(4.0, 4.0, 4.0)))
+    a.call("tick_until", cond={"name": probe, "location": [4, 4, 4]})
 
 
 def test_no_duplicates_after_reconnect_and_server_restart(world):
     a, b = world["a"], world["b"]
+    barrel = shared_mesh(world, "Barrel")
+    bones = (BoneSpec(name="root", head=(0, 0, 0), tail=(0, 0, 1)),)
+    world["script"].apply(CreateNode(kind="armature", name="Rig", armature=ArmatureSpec(bones=bones)))
+    lamp = MeshSpec(primitive="cube", size=0.1)
+    world["script"].apply(CreateNode(kind="mesh", name="Lamp", mesh=lamp, parent="Rig", parent_bone="root"))
+    for blender in (a, b):
+        blender.call("tick_until", cond={"name": "Lamp", "bone": "root"})
     before = a.call("objects")
-    assert before["stage"] == ["CamA", "Crate", "Hero", "Shaker"]
+    assert barrel in before["stage"]
+    assert len(set(before["stage"])) == len(before["stage"])
     assert "ArtistOwn" in before["all"]
     a.call("disconnect")
     a.call("connect", endpoint=world["stage"].commands)
@@ -157,15 +177,23 @@ def test_no_duplicates_after_reconnect_and_server_restart(world):
     world["stage"] = restarted
     world["script"].close()
     world["script"] = script = restarted.client()
-    script.apply(SetTransform(node="Crate", location=(0.0, 5.0, 0.0)))
+    script.apply(SetTransform(node=barrel, location=(0.0, 5.0, 0.0)))
     for blender in (a, b):
-        blender.call("tick_until", cond={"name": "Crate", "location": [0, 5, 0], "state": "connected"})
+        blender.call("tick_until", cond={"name": barrel, "location": [0, 5, 0], "state": "connected"})
         assert blender.call("objects") == before
-        assert blender.call("state", name="Shaker")["bone"] == "hand"
+        assert blender.call("state", name="Lamp")["bone"] == "root"
 
 
-def test_unregister_leaves_blender_clean(world):
-    left = world["a"].call("uninstall")
+def test_unregister_leaves_blender_clean(world, tmp_path):
+    """A third Blender, connected and then uninstalled (A and B stay installed for the others)."""
+    blender = Driver(tmp_path / "blender-c")
+    try:
+        blender.call("install", zip=str(world["zip"]))
+        blender.call("connect", endpoint=world["stage"].commands)
+        blender.call("tick_until", cond={"name": shared_mesh(world, "Leftover")})
+        left = blender.call("uninstall")
+    finally:
+        blender.close()
     assert left == {"classes": [], "handlers": [], "operators": [], "addon_enabled": False, "timer": False}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import bpy
@@ -244,6 +245,36 @@ def test_batch_is_atomic(stage):
     assert state_of(stage) == before
     assert sorted(o.name for o in bpy.data.objects) == names
     assert bpy.data.objects["Rig"].animation_data is None
+
+
+def test_every_light_and_camera_setting_rolls_back(stage):
+    """A failing batch that changes a spot light into an area light and every camera setting
+    leaves both exactly as they were (the undo step comes from the same table as apply and read)."""
+    spot = LightParams(light_type="spot", color=(1, 0.5, 0.25), energy=80, radius=0.3, spot_size=0.7,
+                       spot_blend=0.4, cast_shadow=False)  # fmt: skip
+    stage.apply(CreateNode(kind="light", name="Key", light=spot))
+    stage.apply(CreateNode(kind="mesh", name="Subject", mesh=MeshSpec("cube")))
+    camera = CameraParams(lens=85, fstop=2.0, body="full_frame", use_dof=True, focus_target="Subject",
+                          squeeze=1.5, blades=9, blade_rotation=0.2, clip_end=500)  # fmt: skip
+    stage.apply(CreateNode(kind="camera", name="A", camera=camera))
+    before = state_of(stage)
+    everything = CameraParams(lens=24, fstop=11, body="super_35", use_dof=False, focus_target="",
+                              squeeze=2.0, blades=5, blade_rotation=0.0, clip_start=0.5, clip_end=90,
+                              sensor_fit="vertical", focus_distance=3.0)  # fmt: skip
+    batch = Batch(
+        commands=(
+            SetLight(
+                node="Key", light=LightParams(light_type="area", area_size=2.0, energy=5, color=(0, 0, 1))
+            ),
+            SetCamera(node="A", camera=everything),
+            RenameNode(node="A", name="Key"),  # taken: fails
+        )
+    )
+    with pytest.raises(Conflict):
+        stage.apply(batch)
+    assert state_of(stage) == before
+    assert stage.node_state("Key").light == dataclasses.replace(spot, cast_shadow=False)
+    assert stage.node_state("A").camera.body == "full_frame"
 
 
 def test_batch_resolves_names(stage):

@@ -1,20 +1,8 @@
-"""The stage inside an artist's file: the server's Stage adapters, minus the file reset.
-
-``Stage.reset`` (used by ``rebuild``) loads factory settings, which would wipe the artist's own
-work. Here a reset removes only the objects the stage owns: those tagged with a stage UUID and
-the mannequin bodies built for them.
-"""
+"""Objects of the artist's file that the add-on's stage may hold a reference to."""
 
 from __future__ import annotations
 
 import bpy
-
-from ._vendor.scene import BODY_KEY, UUID_KEY, Stage, remove_objects
-
-
-def stage_objects() -> list[bpy.types.Object]:
-    """Every object the stage owns in this file."""
-    return [o for o in bpy.data.objects if UUID_KEY in o or BODY_KEY in o]
 
 
 def alive(obj: bpy.types.Object) -> bool:
@@ -24,18 +12,3 @@ def alive(obj: bpy.types.Object) -> bool:
     except ReferenceError:
         return False
     return True
-
-
-class AddonStage(Stage):
-    """A Stage that shares the file with the artist's own objects."""
-
-    def reset(self) -> None:
-        self.free_deleted()
-        remove_objects(stage_objects())
-        self.reindex()
-
-    def apply(self, command, *, check: bool = True):
-        """Apply, then free what a delete removed at once: the artist's file keeps no orphans."""
-        result = super().apply(command, check=check)
-        self.free_deleted()
-        return result

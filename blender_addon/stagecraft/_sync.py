@@ -26,7 +26,7 @@ from pathlib import Path
 import zmq
 
 from . import _diff
-from ._stage import AddonStage, alive
+from ._stage import alive
 from ._vendor.protocols import (
     MAX_BATCH,
     Applied,
@@ -47,7 +47,7 @@ from ._vendor.protocols import (
     new_id,
 )
 from ._vendor.protocols._client import EVENT_TOPIC
-from ._vendor.scene import AssetStore, bake_parent_inverse
+from ._vendor.scene import AssetStore, Stage, bake_parent_inverse
 
 CONFLICT_WINDOW_S = 1.0  # a foreign edit this soon after our own to the same field overrode it
 MAX_EVENTS_PER_TICK = 10_000
@@ -95,7 +95,7 @@ class StageSync:
     ) -> None:
         self.status = SyncStatus(endpoint=endpoint)
         self.session = new_id()
-        self.stage = AddonStage(AssetStore(asset_dir))
+        self.stage = Stage(AssetStore(asset_dir), shares_file=True)  # the artist's own objects stay
         self._client_name = client_name
         self._curve = curve
         self._timeout = request_timeout
