@@ -61,6 +61,9 @@ MAX_IN_FLIGHT = 4096
 # above MAX_IN_FLIGHT, so a client that pipelines and reads as it goes never reaches it
 MAX_UNREAD_REPLIES = 2 * MAX_IN_FLIGHT
 EVENT_TOPIC = b"event"
+# libzmq drops a peer that sends one frame over its limit, with no reply: frames up to twice the
+# message limit still arrive, so a message just over it is answered `too_large` like any other
+MAX_FRAME_BYTES = 2 * MAX_MESSAGE_BYTES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,7 +135,7 @@ class StageServer:
         try:
             router.setsockopt(zmq.ROUTER_MANDATORY, 1)
             router.setsockopt(zmq.SNDHWM, MAX_UNREAD_REPLIES)
-            router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+            router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
             router.setsockopt(zmq.LINGER, 0)
             publisher.setsockopt(zmq.SNDHWM, 100_000)
             publisher.setsockopt(zmq.LINGER, 0)

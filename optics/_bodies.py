@@ -155,10 +155,11 @@ class OpticsTable:
     bodies: Mapping[str, CameraBody]
     lenses: Mapping[str, Lens]
 
-    def body(self, name: str) -> CameraBody:
+    def body(self, name: str, field: str = "body") -> CameraBody:
+        """The body ``name``; InvalidArgument naming ``field`` (where the name was given) if unknown."""
         if name not in self.bodies:
             raise InvalidArgument(
-                f"unknown camera body {name!r}; known: {', '.join(sorted(self.bodies))}", field="body"
+                f"unknown camera body {name!r}; known: {', '.join(sorted(self.bodies))}", field=field
             )
         return self.bodies[name]
 

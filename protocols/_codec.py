@@ -154,6 +154,8 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
     if not isinstance(data, dict):
         raise InvalidArgument(f"{path or cls.__name__}: expected a map", field=path or None)
     specs, names = _field_specs(cls)
+    if not path or _is_tagged(cls):  # a message's own type: the body's, or where commands nest
+        names = names | {"type"}
     if not names.issuperset(data.keys()):
         unknown = sorted(set(data) - names, key=repr)  # keys may be text and bytes
         where = f"{path}." if path else ""
@@ -206,7 +208,7 @@ def _field_specs(cls: type) -> tuple[tuple[tuple[str, Any, bool, bool], ...], fr
         )
         for f in dataclasses.fields(cls)
     )
-    return specs, frozenset({*(spec[0] for spec in specs), "type"})
+    return specs, frozenset(spec[0] for spec in specs)
 
 
 def _allows_none(hint: Any) -> bool:

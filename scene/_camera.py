@@ -31,7 +31,7 @@ def resolve_target(
     """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
     expanded into its sensor size and circle of confusion (explicit fields win)."""
     if params.body is not None:
-        body = optics.body(params.body)
+        body = optics.body(params.body, field="camera.body")
         params = _replace(
             params,
             sensor_width=params.sensor_width or body.sensor_width_mm,

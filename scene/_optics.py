@@ -16,6 +16,7 @@ from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
 
 from . import _animation, _camera
 from ._ids import Index, node_uuid
+from ._objects import rounded_scalar
 from ._undo import Undo, guard_props
 
 EASINGS = {
@@ -125,9 +126,10 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
         move_along_view(camera, before - after)
         if camera.data.dof.focus_object is None:
             camera.data.dof.focus_distance = after
+    if squeeze is None:  # the event says the squeeze in every case: the camera keeps its own
+        squeeze = rounded_scalar(camera.data.dof.aperture_ratio)
     camera.data.lens = focal_mm
-    if squeeze is not None:
-        camera.data.dof.aperture_ratio = squeeze
+    camera.data.dof.aperture_ratio = squeeze
     resolved = dataclasses.replace(
         cmd,
         node=node_uuid(camera),

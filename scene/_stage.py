@@ -92,9 +92,10 @@ class Stage:
                 for i, sub in enumerate(command.commands):
                     try:
                         done, nodes = self._apply_one(ctx, sub)
-                    except ProtocolError as exc:
+                    except ProtocolError as exc:  # the failing command's place, in message and field
                         exc.message = f"commands[{i}]: {exc.message}"
                         exc.args = (exc.message,)
+                        exc.field = f"commands[{i}].{exc.field}" if exc.field else f"commands[{i}]"
                         raise
                     resolved.append(done)
                     touched.update(dict.fromkeys(nodes))

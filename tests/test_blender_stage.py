@@ -277,6 +277,34 @@ def test_every_light_and_camera_setting_rolls_back(stage):
     assert stage.node_state("A").camera.body == "full_frame"
 
 
+@pytest.mark.parametrize(
+    ("failing", "error", "field"),
+    [
+        (SetTransform(node="Nowhere", location=(0, 0, 0)), NotFound, "commands[1].node"),
+        (RenameNode(node="Second", name="First"), Conflict, "commands[1].name"),
+        (
+            SetCamera(node="Cam", camera=CameraParams(body="no_such_body")),
+            InvalidArgument,
+            "commands[1].camera.body",
+        ),
+        (
+            SetLight(node="Key", light=LightParams(area_size=1.0)),
+            InvalidArgument,
+            "commands[1].light.area_size",
+        ),
+    ],
+)
+def test_an_error_inside_a_batch_names_the_command_and_the_full_field_path(stage, failing, error, field):
+    for name in ("First", "Second"):
+        stage.apply(CreateNode(kind="mesh", name=name, mesh=MeshSpec("cube")))
+    stage.apply(CreateNode(kind="camera", name="Cam", camera=CameraParams()))
+    stage.apply(CreateNode(kind="light", name="Key", light=LightParams()))
+    with pytest.raises(error) as caught:
+        stage.apply(Batch(commands=(SetTransform(node="First", location=(1, 1, 1)), failing)))
+    assert caught.value.field == field
+    assert caught.value.message.startswith("commands[1]: ")
+
+
 def test_batch_resolves_names(stage):
     resolved, touched = stage.apply(
         Batch(commands=(CreateNode(kind="empty", name="A"), CreateNode(kind="empty", name="B", parent="A")))

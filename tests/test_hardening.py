@@ -220,6 +220,20 @@ def test_ids_and_names_that_hide_what_they_say_are_refused(empty_stage):
         assert client.hello().seq == 0
 
 
+@pytest.mark.parametrize("frames", [1, 2], ids=["one-frame", "two-frames"])
+def test_a_raw_message_just_over_the_limit_gets_too_large(empty_stage, frames):
+    """One frame of 256 MiB + 1 KiB got no reply at all (libzmq dropped the peer); two did."""
+    size = (p.MAX_MESSAGE_BYTES + 1024) // frames
+    body = {"filename": "big.bin", "data": {"$frame": 0}}
+    with empty_stage.client() as client:
+        reply = answer(
+            client, raw_request("put_asset", body, frames=tuple(bytes(size) for _ in range(frames)))
+        )
+        assert reply.type == "error" and reply.body.code == p.ErrorCode.TOO_LARGE
+        assert "the limit is" in reply.body.message
+        assert client.hello().seq == 0
+
+
 def test_a_message_over_the_limit_is_refused_before_it_is_sent(empty_stage):
     with empty_stage.client() as client:
         with pytest.raises(p.TooLarge, match="the limit is"):

@@ -365,6 +365,12 @@ QUAT = np.array([[1, 0, 0, 0]], "<f4").tobytes()
         ),
         pytest.param([_header("batch", {"commands": []})], p.InvalidArgument, "commands", id="empty-batch"),
         pytest.param(
+            [_header("set_material", {"node": "A", "material": {"type": "set_material", "roughness": 0.5}})],
+            p.InvalidArgument,
+            "material.type",
+            id="type-key-in-a-nested-map",
+        ),
+        pytest.param(
             [_header("set_bone_pose", {**POSE, "rotations": {**POSE["rotations"], "dtype": ">f4"}}), QUAT],
             p.BadMessage,
             "not a plain numeric dtype",

@@ -102,6 +102,17 @@ def test_dolly_zoom_keeps_the_subject_size_and_zoom_does_not(stage: Stage) -> No
     assert _projected_height("Pillar") == pytest.approx(before / 2, rel=0.01)
 
 
+def test_every_set_lens_event_carries_the_same_fields(stage: Stage) -> None:
+    """A follower without Blender reads focal length and squeeze from every set_lens event."""
+    anamorphic, _ = stage.apply(SetLens(node="Cam", focal_mm=50.0, squeeze=1.5))
+    zoom, _ = stage.apply(SetLens(node="Cam", focal_mm=85.0))  # squeeze not given: the camera keeps 1.5
+    named, _ = stage.apply(SetLens(node="Cam", lens="prime_35"))
+    assert isinstance(zoom, SetLens) and isinstance(named, SetLens) and isinstance(anamorphic, SetLens)
+    assert (zoom.focal_mm, zoom.squeeze) == (85.0, 1.5)
+    assert named.focal_mm == 35.0 and named.squeeze is not None
+    assert stage.node_state("Cam").camera.squeeze == pytest.approx(named.squeeze)
+
+
 def test_frame_shot_moves_the_camera_to_the_shot_size(stage: Stage) -> None:
     stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="medium"))
     # a medium shot shows half the subject's height: the 1.8 m pillar overfills the frame twice
