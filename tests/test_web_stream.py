@@ -172,10 +172,13 @@ class Page:
         await self.socket.aclose()
 
 
+def _page_config(server: StageProcess) -> dict[str, Any]:
+    with urllib.request.urlopen(server.web + "config.json", timeout=10) as reply:  # closed: no stray socket
+        return json.load(reply)
+
+
 async def open_page(nursery: trio.Nursery, bridge: AsyncioBridge, server: StageProcess) -> Page:
-    config = await trio.to_thread.run_sync(
-        lambda: json.load(urllib.request.urlopen(server.web + "config.json", timeout=10))
-    )
+    config = await trio.to_thread.run_sync(_page_config, server)
     assert config["version"] == 1
     socket = await trio_websocket.connect_websocket_url(nursery, config["ws"])
     return Page(bridge, socket)
