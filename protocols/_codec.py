@@ -153,9 +153,8 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
     """Build and validate ``cls`` from a decoded map; raises ProtocolError naming the field."""
     if not isinstance(data, dict):
         raise InvalidArgument(f"{path or cls.__name__}: expected a map", field=path or None)
-    specs, names = _field_specs(cls)
-    if not path or _is_tagged(cls):  # a message's own type: the body's, or where commands nest
-        names = names | {"type"}
+    specs, fields, typed = _field_specs(cls)
+    names = typed if not path or _is_tagged(cls) else fields  # a message's type: a body's, a nested command's
     if not names.issuperset(data.keys()):
         unknown = sorted(set(data) - names, key=repr)  # keys may be text and bytes
         where = f"{path}." if path else ""
@@ -196,8 +195,8 @@ def from_wire(cls: type, data: Any, frames: Frames, path: str = "") -> Any:
 
 
 @functools.cache
-def _field_specs(cls: type) -> tuple[tuple[tuple[str, Any, bool, bool], ...], frozenset[Any]]:
-    """(name, hint, required, may be None) per field, and the keys a body may hold."""
+def _field_specs(cls: type) -> tuple[tuple[tuple[str, Any, bool, bool], ...], frozenset[Any], frozenset[Any]]:
+    """(name, hint, required, may be None) per field; the field names; those and ``type``."""
     hints = typing.get_type_hints(cls)
     specs = tuple(
         (
@@ -208,7 +207,8 @@ def _field_specs(cls: type) -> tuple[tuple[tuple[str, Any, bool, bool], ...], fr
         )
         for f in dataclasses.fields(cls)
     )
-    return specs, frozenset(spec[0] for spec in specs)
+    fields = frozenset(spec[0] for spec in specs)
+    return specs, fields, fields | {"type"}
 
 
 def _allows_none(hint: Any) -> bool:
