@@ -61,11 +61,16 @@ class Mapping:
 
 
 def _owner(datablock: Any, path: str) -> tuple[Any, str]:
-    *parents, attr = path.split(".")
+    """The struct that holds ``path`` and the property's name there."""
+    prefix, _, attr = path.rpartition(".")
+    return _walk(datablock, prefix), attr
+
+
+def _walk(datablock: Any, prefix: str) -> Any:
     struct = datablock
-    for name in parents:
+    for name in prefix.split(".") if prefix else ():
         struct = getattr(struct, name)
-    return struct, attr
+    return struct
 
 
 def _grouped(paths: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -79,10 +84,4 @@ def _grouped(paths: tuple[str, ...]) -> Iterator[tuple[str, tuple[str, ...]]]:
 
 
 def _struct_getter(get_datablock: Callable[[], Any], prefix: str) -> Callable[[], Any]:
-    def get() -> Any:
-        struct = get_datablock()
-        for name in prefix.split(".") if prefix else ():
-            struct = getattr(struct, name)
-        return struct
-
-    return get
+    return lambda: _walk(get_datablock(), prefix)
