@@ -43,7 +43,7 @@ from typing import Any
 
 import msgpack
 
-from protocols import MAX_MESSAGE_BYTES, Event, StagecraftError, decode
+from protocols import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Event, StagecraftError, decode
 from scene import fsync_directory
 
 MAGIC = b"SCJ1"
@@ -65,6 +65,23 @@ def event_payload(parts: list[Any]) -> bytes:
 def event_from_payload(payload: bytes) -> Event:
     """The event a journal record holds (decoded and validated as on the wire)."""
     return decode(msgpack.unpackb(payload, raw=False)).body
+
+
+def replayable_event(payload: bytes) -> tuple[Event, bool]:
+    """A record's event for replay, and whether an older protocol wrote it.
+
+    A record of protocol 1 carries no result: its command replays as always, and the caller
+    takes a snapshot after it so that no follower is ever served a result-less event.
+    """
+    parts = msgpack.unpackb(payload, raw=False)
+    header = msgpack.unpackb(parts[0], raw=False)
+    if header.get("v") != 1:
+        return decode(parts).body, False
+    body = header.get("body")
+    if isinstance(body, dict):
+        body.setdefault("result", {})
+    header["v"] = PROTOCOL_VERSION
+    return decode([msgpack.packb(header, use_bin_type=True), *parts[1:]]).body, True
 
 
 class JournalError(StagecraftError):
@@ -161,6 +178,12 @@ class Journal:
     def last_seq(self) -> int:
         """The highest committed seq (0 for an empty journal)."""
         return self._last_seq
+
+    def first_seq(self) -> int:
+        """The seq of the oldest record held (``last_seq + 1`` when it holds none)."""
+        with self._index_lock:
+            segments, _ = self._check_usable()
+            return next((s.first_seq for s in segments if s.offsets), self._last_seq + 1)
 
     def recover(self, after_seq: int) -> Iterator[JournalRecord]:
         """Check every segment, truncate a torn tail, open for appending; iterate records > after_seq.

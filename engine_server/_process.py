@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,11 @@ import trio
 import zmq
 
 from optics import default_optics
-from protocols import StagecraftError
+from protocols import Event, StagecraftError
 from scene import AssetStore, Stage
 
 from ._agents import JobService
-from ._journal import Journal, event_from_payload, event_payload
+from ._journal import Journal, event_payload, replayable_event
 from ._server import Endpoints, StageServer
 from ._service import StageService
 from ._snapshots import SnapshotStore
@@ -75,7 +75,16 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
 
     started = time.perf_counter()
     base_seq = service.restore()
-    replayed = service.replay(event_from_payload(r.payload) for r in journal.recover(base_seq))
+    old_records = 0
+
+    def journaled() -> Iterator[Event]:
+        nonlocal old_records
+        for record in journal.recover(base_seq):
+            event, old = replayable_event(record.payload)
+            old_records += old
+            yield event
+
+    replayed = service.replay(journaled())
     logger.info(
         "recovered stage at seq %d (snapshot %d + %d journaled) in %.2f s",
         service.seq,
@@ -83,6 +92,13 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
         replayed,
         time.perf_counter() - started,
     )
+    history_from = 0
+    if old_records:  # their events carry no results: a snapshot takes their place for followers
+        service.save_snapshot()
+        snapshots.commit(service.seq)
+        journal.rotate(snapshots.oldest_seq())
+        history_from = service.seq
+        logger.info("%d protocol-1 journal records upgraded: snapshot at seq %d", old_records, service.seq)
     if service.seq == 0 and commands:
         for command in commands:
             change = service.apply_local(command, session="stage-file")
@@ -103,6 +119,7 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
         context=context,
         services=(JobService(data_dir / "jobs.sqlite3", heartbeat_timeout=config.heartbeat_timeout),),
         curve=curve,
+        history_from=history_from,
     )
     control = _TrioControl()
     trio_thread = threading.Thread(

@@ -27,6 +27,7 @@ from protocols import (
     PROTOCOL_VERSION,
     AssetData,
     AssetStored,
+    Compacted,
     Envelope,
     Error,
     ErrorCode,
@@ -35,7 +36,6 @@ from protocols import (
     GetEvents,
     Hello,
     Internal,
-    NotFound,
     ProtocolError,
     PutAsset,
     ServerInfo,
@@ -106,8 +106,12 @@ class StageServer:
         context: zmq.Context,
         services: tuple[SideService, ...] = (),
         curve: tuple[bytes, bytes] | None = None,
+        history_from: int = 0,
     ) -> None:
+        """``history_from``: events up to this seq are not served (protocol-1 records, before
+        the snapshot that upgraded them)."""
         self.name = name
+        self.history_from = history_from
         self.services = services
         self.curve = curve  # (public, secret): CURVE server keys for both endpoints
         self.service = service
@@ -301,11 +305,14 @@ class StageServer:
 
     async def _get_events(self, body: GetEvents, envelope: Envelope) -> Events:
         committed = self.journal.last_seq  # read before: commits may land during the read
+        oldest = max(self.history_from, self.journal.first_seq() - 1)
         records = await trio.to_thread.run_sync(self.journal.read, body.after, body.limit)
-        if body.after < committed and (not records or records[0].seq != body.after + 1):
-            raise NotFound(
-                f"events after seq {body.after} are compacted into a snapshot; "
-                "take a new snapshot (get_snapshot) and follow from its seq",
+        if body.after < min(oldest, committed) or (records and records[0].seq != body.after + 1):
+            oldest = max(oldest, records[0].seq - 1 if records else 0)  # a rotation ran meanwhile
+            raise Compacted(
+                f"events after seq {body.after} are compacted into a snapshot; the journal holds "
+                f"events after seq {oldest}: take a snapshot (get_snapshot) and follow from its seq",
+                seq=oldest,
                 field="after",
             )
         return Events(
@@ -348,7 +355,8 @@ def _reply(body: Any, request: Envelope) -> list[Any]:
 
 def _error_body(exc: BaseException, request: Envelope) -> Error:
     if isinstance(exc, ProtocolError):
-        return Error(code=exc.code, message=exc.message, field=exc.field)
+        seq = exc.seq if isinstance(exc, Compacted) else None
+        return Error(code=exc.code, message=exc.message, field=exc.field, seq=seq)
     logger.exception("internal error handling %s", request.type, exc_info=exc)
     return Error(
         code=ErrorCode.INTERNAL,

@@ -21,6 +21,7 @@ from protocols import (
     GetOptics,
     GetSnapshot,
     GetTree,
+    NodeReply,
     ProtocolError,
     Snapshot,
     Tree,
@@ -113,7 +114,7 @@ class StageService:
     def _answer(self, query: Any) -> Any:
         match query:
             case GetNode(node=node):
-                return self.stage.node_state(node)
+                return NodeReply(seq=self.seq, node=self.stage.node_state(node))
             case GetOptics(node=node):
                 return self.stage.optics(node)
             case GetTree():
@@ -131,9 +132,11 @@ class StageService:
         return change
 
     def _apply(self, envelope: Envelope) -> Outcome:
-        resolved, touched = self.stage.apply(envelope.body)
+        resolved, touched, result = self.stage.apply_and_report(envelope.body)
         self.seq += 1
-        event = Event(seq=self.seq, command=resolved, session=envelope.session, request=envelope.msg_id)
+        event = Event(
+            seq=self.seq, command=resolved, result=result, session=envelope.session, request=envelope.msg_id
+        )
         parts = encode(Envelope(body=event, session="stage"))
         snapshot_seq = None
         if self.seq - self.snapshot_seq >= self.snapshot_every and self.seq >= self._retry_snapshot_at:

@@ -64,6 +64,7 @@ from ._envelope import (
 )
 from ._errors import (
     BadMessage,
+    Compacted,
     Conflict,
     ErrorCode,
     Forbidden,
@@ -77,16 +78,21 @@ from ._errors import (
     UnknownCommand,
     error_for_code,
 )
+from ._mirror import MirrorOutOfStep, StageFollower, StageMirror
 from ._optics import Easing, FrameShot, GetOptics, LensMode, Optics, RackFocus, SetLens, ShotSize
 from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._render import DropView, RenderedFrame, RenderEngine, RenderView, ViewError, WorkerReady
 from ._replies import (
+    CLEARABLE,
     Applied,
     AssetData,
     AssetStored,
     Error,
     Event,
+    EventResult,
     Events,
+    NodeChange,
+    NodeReply,
     ServerInfo,
     Snapshot,
     Tree,
@@ -106,6 +112,7 @@ from ._scene import (
     LightParams,
     LightType,
     MaterialParams,
+    Matrix4,
     MeshSpec,
     NodeKind,
     NodeState,
@@ -132,6 +139,7 @@ __all__ = [
     "AGENT_MESSAGES",
     "ALLOWED_DTYPES",
     "ANIMATABLE",
+    "CLEARABLE",
     "COMMAND_TYPES",
     "DEFAULT_ENDPOINT",
     "FINAL_STATES",
@@ -161,6 +169,7 @@ __all__ = [
     "CameraParams",
     "CancelJob",
     "Command",
+    "Compacted",
     "Conflict",
     "CreateNode",
     "CurveKeys",
@@ -172,6 +181,7 @@ __all__ = [
     "Error",
     "ErrorCode",
     "Event",
+    "EventResult",
     "EventStream",
     "Events",
     "Forbidden",
@@ -206,8 +216,12 @@ __all__ = [
     "LightType",
     "ListJobs",
     "MaterialParams",
+    "Matrix4",
     "MeshSpec",
+    "MirrorOutOfStep",
+    "NodeChange",
     "NodeKind",
+    "NodeReply",
     "NodeState",
     "NotFound",
     "Optics",
@@ -235,6 +249,8 @@ __all__ = [
     "ShotSize",
     "Snapshot",
     "StageClient",
+    "StageFollower",
+    "StageMirror",
     "StageTimeout",
     "StagecraftError",
     "SubmitJob",

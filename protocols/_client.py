@@ -27,6 +27,7 @@ from ._replies import (
     Error,
     Event,
     Events,
+    NodeReply,
     ServerInfo,
     Snapshot,
     Tree,
@@ -130,7 +131,8 @@ class StageClient:
             elif reply.parent is not None:
                 self._early[reply.parent] = reply
         if isinstance(envelope.body, Error):
-            raise error_for_code(envelope.body.code, envelope.body.message, envelope.body.field)
+            body = envelope.body
+            raise error_for_code(body.code, body.message, body.field, body.seq)
         return envelope.body
 
     def request(self, body: Any, timeout: float | None = None) -> Any:
@@ -163,7 +165,9 @@ class StageClient:
         return self.request(command)
 
     def node(self, ref: str) -> NodeState:
-        return self.request(GetNode(node=ref))
+        """Node ``ref``'s state (``request(GetNode(...))`` also says the seq it holds at)."""
+        reply: NodeReply = self.request(GetNode(node=ref))
+        return reply.node
 
     def tree(self) -> Tree:
         return self.request(GetTree())

@@ -21,7 +21,7 @@ import msgpack
 from ._codec import Frames, from_wire, message_class, to_wire
 from ._errors import BadMessage, ProtocolError, TooLarge, UnknownCommand
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_HEADER_BYTES = 1 << 20  # 1 MiB of msgpack per header
 MAX_MESSAGE_BYTES = 256 << 20  # headers + raw frames (asset uploads)
 MAX_ID_CHARS = 128  # msg id, session and parent: ids, not payloads (they are journaled with every event)
@@ -94,7 +94,8 @@ def unpack_header(raw: bytes | memoryview) -> dict[str, Any]:
             raise BadMessage(f"header field {key!r} is missing or not a {kind.__name__}")
     if header["v"] != PROTOCOL_VERSION:
         raise BadMessage(
-            f"protocol version {header['v']} is not supported; this server speaks version {PROTOCOL_VERSION}"
+            f"protocol version {header['v']} is not supported: this server speaks version "
+            f"{PROTOCOL_VERSION} (docs/protocol.md, section Changes, says what is new)"
         )
     if not isinstance(header.get("session", ""), str):
         raise BadMessage("header field 'session' must be a string")

@@ -6,6 +6,7 @@ StagecraftError
     ├── UnknownCommand       unknown_command: a type this server does not know
     ├── InvalidArgument      invalid_argument: a field is missing, mistyped or out of range
     ├── NotFound             not_found: a node, bone or asset that does not exist
+    ├── Compacted            compacted: events asked for are folded into a snapshot
     ├── Conflict             conflict: the stage's state forbids it (name taken, cycle …)
     ├── TooLarge             too_large: a message or asset over its size limit
     ├── Forbidden            forbidden: an asset path outside the asset roots, auth
@@ -29,6 +30,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_COMMAND = "unknown_command"
     INVALID_ARGUMENT = "invalid_argument"
     NOT_FOUND = "not_found"
+    COMPACTED = "compacted"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
     FORBIDDEN = "forbidden"
@@ -66,6 +68,16 @@ class NotFound(ProtocolError):
     code = ErrorCode.NOT_FOUND
 
 
+class Compacted(ProtocolError):
+    """Events asked for are no longer journaled; ``seq``: the oldest ``after`` still answered."""
+
+    code = ErrorCode.COMPACTED
+
+    def __init__(self, message: str, *, seq: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.seq = seq
+
+
 class Conflict(ProtocolError):
     code = ErrorCode.CONFLICT
 
@@ -101,8 +113,12 @@ _BY_CODE: dict[ErrorCode, type[ProtocolError]] = {
 }
 
 
-def error_for_code(code: str, message: str, field: str | None = None) -> ProtocolError:
+def error_for_code(
+    code: str, message: str, field: str | None = None, seq: int | None = None
+) -> ProtocolError:
     """The exception a client raises for an ``error`` reply (unknown codes become Internal)."""
+    if code == ErrorCode.COMPACTED:
+        return Compacted(message, seq=seq or 0, field=field)
     try:
         cls = _BY_CODE[ErrorCode(code)]
     except ValueError:

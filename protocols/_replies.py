@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from ._codec import Message, wire
 from ._commands import Command
-from ._errors import ErrorCode
-from ._scene import NodeKind, NodeState, SceneSettings
+from ._errors import ErrorCode, InvalidArgument
+from ._scene import (
+    AnimationCurve,
+    BonePose,
+    CameraParams,
+    LightParams,
+    MaterialParams,
+    Matrix4,
+    NodeKind,
+    NodeState,
+    SceneSettings,
+    Transform,
+)
 
 
 @wire("server_info")
 class ServerInfo(Message):
-    """Who answered: versions, the stage, its newest sequence number, where events are published."""
+    """Who answered: versions, the stage, where events are published, and ``seq``: the newest
+    event published (every event a client has received has a seq at most this)."""
 
     protocol_version: int
     server_version: str
@@ -42,8 +54,18 @@ class TreeNode(Message):
 
 @wire("tree")
 class Tree(Message):
+    """Every node's identity and place, as the stage holds them at ``seq``."""
+
     seq: int
     nodes: tuple[TreeNode, ...]
+
+
+@wire("node_reply")
+class NodeReply(Message):
+    """One node's state as the stage holds it at ``seq`` (the reply to ``get_node``)."""
+
+    seq: int
+    node: NodeState
 
 
 @wire("snapshot")
@@ -69,19 +91,79 @@ class AssetStored(Message):
 
 @wire("error")
 class Error(Message):
-    """A request failed; nothing it asked for was changed."""
+    """A request failed; nothing it asked for was changed.
+
+    ``seq`` comes with ``compacted``: the oldest ``after`` that ``get_events`` still answers.
+    """
 
     code: ErrorCode
     message: str
     field: str | None = None
+    seq: int | None = None
+
+
+CLEARABLE = frozenset({"parent", "parent_bone", "pose", "animation"})
+
+
+@wire()
+class NodeChange:
+    """The new values of what a command changed on a node that existed before it.
+
+    A field given is the node's new value (settings in full, defaults filled in); a field left
+    out did not change. A field named in ``cleared`` is now absent: the node was unparented
+    (``parent``), left its bone (``parent_bone``), has every bone at rest (``pose``) or no
+    animation (``animation``). ``world`` comes whenever the node's world matrix may have moved:
+    its own transform, its parent, or an ancestor (or a parent bone's pose) changed.
+    """
+
+    uuid: str
+    name: str | None = None
+    parent: str | None = None
+    parent_bone: str | None = None
+    transform: Transform | None = None
+    world: Matrix4 | None = None
+    material: MaterialParams | None = None
+    camera: CameraParams | None = None
+    light: LightParams | None = None
+    pose: BonePose | None = None
+    animation: tuple[AnimationCurve, ...] | None = None
+    cleared: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.cleared) - CLEARABLE
+        if unknown:
+            raise InvalidArgument(
+                f"cleared names {sorted(unknown)}; only {sorted(CLEARABLE)} can be cleared", field="cleared"
+            )
+
+
+@wire()
+class EventResult:
+    """The stage after a command: apply ``deleted``, then ``created`` (in order), then ``changed``,
+    then ``scene``, and a copy of the stage equals the server's.
+
+    ``created``: every node the command made, in full (an import's parts too, parents first);
+    ``deleted``: every node it removed, the subtrees and import parts included; ``scene``: the
+    stage-wide settings, whenever one of them changed.
+    """
+
+    created: tuple[NodeState, ...] = ()
+    changed: tuple[NodeChange, ...] = ()
+    deleted: tuple[str, ...] = ()
+    scene: SceneSettings | None = None
 
 
 @wire("event")
 class Event(Message):
-    """An applied command, in sequence order, with who sent it."""
+    """An applied command, in sequence order, with its result and who sent it.
+
+    ``command`` is the request as applied (names resolved to UUIDs), for audit and replay;
+    ``result`` is everything a follower needs to keep its copy of the stage exact.
+    """
 
     seq: int
     command: Command
+    result: EventResult
     session: str = ""
     request: str = ""
 

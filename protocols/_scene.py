@@ -36,6 +36,9 @@ def optional_arrays_match(
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]
 Color = tuple[float, float, float, float]
+Row4 = tuple[float, float, float, float]
+Matrix4 = tuple[Row4, Row4, Row4, Row4]
+"""A 4×4 matrix, row by row: ``matrix[row][column]``, translation in the last column."""
 
 NodeKind = Literal["empty", "mesh", "camera", "light", "armature", "asset"]
 Primitive = Literal["cube", "plane", "uv_sphere", "ico_sphere", "cylinder", "cone", "torus", "monkey"]
@@ -358,13 +361,15 @@ class NodeState(Message):
     """Everything the stage knows of one node; rebuilding from it gives the same object.
 
     ``source`` is the asset node whose import created this node (it is rebuilt by that
-    import, then given this state).
+    import, then given this state). ``world`` is the node's world matrix, worked out by the
+    stage from the transforms, parents and bone poses (a rebuild ignores it).
     """
 
     uuid: str
     name: str
     kind: NodeKind
     transform: Transform
+    world: Matrix4 | None = None
     parent: str | None = None
     parent_bone: str | None = None
     source: str | None = None

@@ -64,7 +64,7 @@ class AsyncStageClient:
         if waited.cancelled_caught:
             raise StageTimeout(f"no reply to {body.TYPE} within {timeout:g} s")
         if isinstance(reply.body, Error):
-            raise error_for_code(reply.body.code, reply.body.message, reply.body.field)
+            raise error_for_code(reply.body.code, reply.body.message, reply.body.field, reply.body.seq)
         return reply.body
 
     async def _dispatch(self) -> None:

@@ -62,6 +62,37 @@ def key_values(
     fcurve.update()
 
 
+def is_animated(obj: bpy.types.Object) -> bool:
+    """Whether ``obj`` or its data has keyframes."""
+    return bool(_fcurves(obj) or _fcurves(obj.data))
+
+
+def take_animated_values(obj: bpy.types.Object) -> None:
+    """Set every keyframed property of ``obj`` and its data to its curve's value at the current frame.
+
+    A value set by hand on an animated property lasts only until Blender next evaluates the
+    scene, which may happen at any later call; the stage takes the animated value at once, so
+    that its state is the same whenever and wherever it is read.
+    """
+    frame = bpy.context.scene.frame_current
+    for owner in (obj, obj.data):
+        for fcurve in _fcurves(owner):
+            if fcurve.mute or not len(fcurve.keyframe_points):
+                continue
+            base, _, prop = fcurve.data_path.rpartition(".")
+            try:
+                holder = owner.path_resolve(base) if base else owner
+                current = getattr(holder, prop)
+            except (ValueError, AttributeError):  # a curve of something that is gone (a bone)
+                continue
+            value = fcurve.evaluate(frame)
+            if hasattr(current, "__len__"):
+                if fcurve.array_index < len(current):
+                    current[fcurve.array_index] = value
+            else:
+                setattr(holder, prop, type(current)(value))
+
+
 def _fcurves(owner: bpy.types.ID | None) -> list[bpy.types.FCurve]:
     anim = getattr(owner, "animation_data", None)
     if anim is None or anim.action is None or anim.action_slot is None:

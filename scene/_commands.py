@@ -31,6 +31,7 @@ from protocols import (
 )
 
 from . import _armature, _assets, _camera, _light, _material, _optics, _settings
+from ._changes import Changes, Section, animated_sections
 from ._ids import Index, node_uuid, uuid_of
 from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
 from ._state import ImportPath, create
@@ -49,6 +50,7 @@ class Context:
     undo: Undo
     optics: OpticsTable
     reaper: Reaper
+    changes: Changes = dataclasses.field(default_factory=Changes)
     _family: Family | None = None
     _deleted: list[bpy.types.Object] = dataclasses.field(default_factory=list)
     deleted_uids: set[int] = dataclasses.field(default_factory=set)  # session_uids deleted so far
@@ -107,7 +109,9 @@ def create_node(ctx: Context, cmd: CreateNode):
     if cmd.light is not None:
         _light.check_light(obj, cmd.light)
         _light.apply_light(obj, cmd.light)
-    return resolved, tuple(node_uuid(o) for o in created)
+    uuids = tuple(node_uuid(o) for o in created)
+    ctx.changes.create(uuids)
+    return resolved, uuids
 
 
 def delete_node(ctx: Context, cmd: DeleteNode):
@@ -120,9 +124,12 @@ def delete_node(ctx: Context, cmd: DeleteNode):
     for camera in focusing:
         guard_props(ctx.undo, functools.partial(_dof_of, camera), ("focus_object",))
         camera.data.dof.focus_object = None
+        if (uuid := uuid_of(camera)) is not None:
+            ctx.changes.change(uuid, "camera")
     if scene.camera in doomed_set:
         guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
         scene.camera = None
+        ctx.changes.scene = True
     touched = []
     for obj in doomed:
         uuid = uuid_of(obj)
@@ -136,6 +143,7 @@ def delete_node(ctx: Context, cmd: DeleteNode):
             ctx.index.discard(uuid)
             touched.append(uuid)
     ctx.remove_on_commit(doomed)
+    ctx.changes.delete(touched)
     return dataclasses.replace(cmd, node=node_uuid(root)), tuple(touched)
 
 
@@ -203,6 +211,7 @@ def set_bone_pose(ctx: Context, cmd: SetBonePose):
     _armature.apply_pose(obj, cmd.bones, cmd.rotations, cmd.locations, reset=False)
     if cmd.keyframe is not None:
         _armature.insert_keyframes(obj, cmd.bones, cmd.keyframe, cmd.locations is not None)
+        ctx.changes.change(node_uuid(obj), "animation")
     return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
@@ -211,6 +220,7 @@ def set_active_camera(ctx: Context, cmd: SetActiveCamera):
     _settings.check_camera(obj)
     guard_props(ctx.undo, lambda: bpy.context.scene, ("camera",))
     _settings.set_active_camera(obj)
+    ctx.changes.scene = True
     return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
@@ -222,8 +232,29 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
     guard_props(ctx.undo, lambda: bpy.context.scene.render, ("fps", "fps_base"))
     ctx.undo.on_undo(lambda: bpy.context.scene.frame_set(current))
     _settings.apply_frame_range(cmd.current, cmd.start, cmd.end, cmd.fps)
+    ctx.changes.scene = True
+    if cmd.current is not None:  # animated nodes take their values at the new frame
+        for obj in ctx.index.objects():
+            sections = animated_sections(obj)
+            if sections:
+                ctx.changes.change(node_uuid(obj), *sections)
     return cmd, ()
 
+
+# what each command changes on the nodes it touched (creates, deletes and side effects are
+# noted by the handlers themselves)
+SECTIONS: dict[type, tuple[Section, ...]] = {
+    RenameNode: ("name",),
+    SetTransform: ("transform",),
+    SetParent: ("parent",),
+    SetMaterial: ("material",),
+    SetCamera: ("camera",),
+    SetLight: ("light",),
+    SetBonePose: ("pose",),
+    SetLens: ("camera", "transform"),
+    FrameShot: ("camera", "transform"),
+    RackFocus: ("camera", "animation"),
+}
 
 HANDLERS = {
     SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd, ctx.optics),

@@ -38,11 +38,13 @@ def read_settings() -> SceneSettings:
 
 
 def check_frame_range(current, start, end) -> None:
+    """The range that results must not end before it starts; the error names the field given."""
     scene = bpy.context.scene
+    field = "start" if end is None else "end"
     start = scene.frame_start if start is None else start
     end = scene.frame_end if end is None else end
     if end < start:
-        raise InvalidArgument(f"frame end ({end}) would be before frame start ({start})", field="end")
+        raise InvalidArgument(f"frame end ({end}) would be before frame start ({start})", field=field)
 
 
 def apply_frame_range(current=None, start=None, end=None, fps=None) -> None:

@@ -13,23 +13,31 @@ from protocols import (
     AssetRef,
     Batch,
     Command,
+    CreateNode,
     DeleteNode,
+    EventResult,
     InvalidArgument,
     NodeState,
     Optics,
     ProtocolError,
     SceneSettings,
+    SetParent,
     TreeNode,
 )
 
 from . import _optics, _settings, _state
+from ._animation import is_animated, take_animated_values
 from ._asset_store import AssetStore
-from ._commands import HANDLERS, Context
+from ._changes import animated_sections
+from ._commands import HANDLERS, SECTIONS, Context
 from ._convert import convert
 from ._ids import Index
-from ._objects import Reaper, remove_objects, stage_objects
+from ._objects import Family, Reaper, remove_objects, stage_objects
 from ._storable import check_storable
 from ._undo import Undo
+from ._world import WorldMatrices
+
+_STRUCTURAL = (CreateNode, DeleteNode, SetParent)  # commands that change who is whose child
 
 
 class Stage:
@@ -58,11 +66,13 @@ class Stage:
         self.optics_table = optics or default_optics()
         self._index = Index()
         self._reaper = Reaper()
-        self._fetch: Callable[[str], bytes] | None = None
+        self._fetch: Callable[[str], bytes] | None = None  # a replica's: blobs from the stage
+        self._family: Family | None = None  # children of every object, kept while no parent changes
 
     def reset(self) -> None:
         """An empty scene with the stage's render defaults (with ``shares_file``: the artist's
         file without the stage's objects)."""
+        self._family = None
         if self.shares_file:
             self.free_deleted()
             remove_objects(stage_objects())
@@ -80,11 +90,25 @@ class Stage:
         ``check``: refuse a command whose result would not read back or replay (see
         ``_storable``); replay of the journal skips it, since every record passed it once.
         """
+        resolved, touched, _ = self._apply(command, check=check, report=False)
+        return resolved, touched
+
+    def apply_and_report(self, command: Command) -> tuple[Command, tuple[str, ...], EventResult]:
+        """``apply``, and the stage's new state for everything the command changed."""
+        resolved, touched, result = self._apply(command, check=True, report=True)
+        assert result is not None
+        return resolved, touched, result
+
+    def _apply(
+        self, command: Command, *, check: bool, report: bool
+    ) -> tuple[Command, tuple[str, ...], EventResult | None]:
         undo = Undo()
         ctx = Context(
             self._index, self.assets.put_path, self._import_path, undo, self.optics_table, self._reaper
         )
-        result: tuple[Command, tuple[str, ...]]
+        structural = _is_structural(command)
+        if structural:
+            self._family = None
         try:
             if isinstance(command, Batch):
                 resolved: list[Command] = []
@@ -99,18 +123,23 @@ class Stage:
                         raise
                     resolved.append(done)
                     touched.update(dict.fromkeys(nodes))
-                result = Batch(commands=tuple(resolved)), tuple(touched)
+                applied: tuple[Command, tuple[str, ...]] = Batch(commands=tuple(resolved)), tuple(touched)
             else:
-                result = self._apply_one(ctx, command)
+                applied = self._apply_one(ctx, command)
+            self._take_animated_values(ctx)
             if check:
-                check_storable(*result, self._index)
+                check_storable(*applied, self._index)
+            result = ctx.changes.result(self._index.get, self._children()) if report else None
         except BaseException:
             undo.rollback()
             raise
+        finally:
+            if structural:
+                self._family = None
         undo.commit()
         if self.shares_file:
             self.free_deleted()
-        return result
+        return *applied, result
 
     def idle(self) -> bool:
         """Housekeeping for a quiet moment (freeing deleted objects); True while more is left."""
@@ -128,10 +157,12 @@ class Stage:
     def forget(self, uuid: str) -> None:
         """Stop tracking node ``uuid`` (its object is gone: an artist deleted it in their file)."""
         self._index.discard(uuid)
+        self._family = None
 
     def reindex(self) -> None:
         """Find the nodes again from the objects' ids (after objects were removed or loaded)."""
         self._index.rebuild()
+        self._family = None
 
     def node_state(self, ref: str) -> NodeState:
         return _state.dump(self._index.resolve(ref))
@@ -147,21 +178,20 @@ class Stage:
         return _settings.read_settings()
 
     def snapshot_nodes(self) -> tuple[NodeState, ...]:
-        return tuple(_state.dump(o) for o in _state.ordered(self._index.objects()))
+        worlds = WorldMatrices()
+        return tuple(_state.dump(o, worlds) for o in _state.ordered(self._index.objects()))
 
     def rebuild(
         self, settings: SceneSettings, nodes: tuple[NodeState, ...], fetch_asset: Callable[[str], bytes]
     ) -> None:
-        """Reset, then recreate the stage from a snapshot; missing asset blobs come from ``fetch_asset``."""
+        """Reset, then recreate the stage from a snapshot; asset blobs it lacks, now and for
+        imports it applies later, come from ``fetch_asset``."""
         self.reset()
         _settings.apply_frame_range(
             settings.frame_current, settings.frame_start, settings.frame_end, settings.fps
         )
         self._fetch = fetch_asset
-        try:
-            _state.recreate(self._index, self._import_path, nodes)
-        finally:
-            self._fetch = None
+        _state.recreate(self._index, self._import_path, nodes)
         if settings.active_camera is not None:
             camera = self._index.resolve(settings.active_camera, "active_camera")
             _settings.check_camera(camera)
@@ -177,6 +207,7 @@ class Stage:
     def load(self, path: Path) -> None:
         """Open a .blend snapshot written by ``save``; UUIDs come back from the objects."""
         self._reaper.forget()
+        self._family = None
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
         self._index.rebuild()
 
@@ -186,7 +217,31 @@ class Stage:
             ctx.changed()
         if handler is None:
             raise InvalidArgument(f"{type(command).__name__} is not a stage command", field="type")
-        return handler(ctx, command)
+        resolved, touched = handler(ctx, command)
+        sections = SECTIONS.get(type(command), ())
+        if sections:
+            for uuid in touched:
+                ctx.changes.change(uuid, *sections)
+        return resolved, touched
+
+    def _take_animated_values(self, ctx: Context) -> None:
+        """Animation wins: every animated node the command touched takes its curves' values.
+
+        Blender applies keyframes at its next evaluation of the scene, whenever that comes (a
+        query's, another command's, a render's); the stage applies them before the command
+        ends, so that its state never changes between commands and every copy holds the same.
+        """
+        for uuid in list(ctx.changes.changed):
+            obj = self._index.get(uuid)
+            if obj is not None and is_animated(obj):
+                take_animated_values(obj)
+                ctx.changes.change(uuid, *animated_sections(obj))
+
+    def _children(self) -> Family:
+        """Who is whose child, read once and kept until a command (or a load) changes it."""
+        if self._family is None:
+            self._family = Family(bpy.data.objects)
+        return self._family
 
     def _import_path(self, ref: AssetRef) -> tuple[Path, str]:
         """The file an import of asset ``ref`` reads, and its format: with ``isolate_imports`` the
@@ -203,3 +258,9 @@ class Stage:
             return blob, fmt
         converted = self.assets.converted_path(sha256, fmt)
         return convert(blob, fmt, converted, self.assets.roots), "blend"
+
+
+def _is_structural(command: Command) -> bool:
+    if isinstance(command, Batch):
+        return any(isinstance(sub, _STRUCTURAL) for sub in command.commands)
+    return isinstance(command, _STRUCTURAL)

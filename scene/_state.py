@@ -13,12 +13,14 @@ from protocols import ArmatureSpec, AssetRef, CameraParams, Internal, InvalidArg
 from . import _animation, _armature, _assets, _camera, _light, _material, _mesh
 from ._ids import KIND_KEY, SOURCE_KEY, Index, load_spec, node_uuid, store_spec, tag, uuid_of
 from ._objects import apply_transform, new_object, parent_of, read_transform, remove_objects, set_parent
+from ._world import WorldMatrices
 
 _T = TypeVar("_T")
 ImportPath = Callable[[AssetRef], tuple[Path, str]]  # an asset -> the file its import reads, its format
 
 
-def dump(obj: bpy.types.Object) -> NodeState:
+def dump(obj: bpy.types.Object, worlds: WorldMatrices | None = None) -> NodeState:
+    """The node's whole state (``worlds``: matrices already worked out for this read)."""
     kind = obj[KIND_KEY]
     source = obj.get(SOURCE_KEY)
     spec = load_spec(obj)
@@ -28,6 +30,7 @@ def dump(obj: bpy.types.Object) -> NodeState:
         name=obj.name,
         kind=kind,
         transform=read_transform(obj),
+        world=(worlds or WorldMatrices()).of(obj),
         parent=parent,
         parent_bone=bone,
         source=source,

@@ -15,7 +15,16 @@ import numpy as np
 import pytest
 from harness import StageProcess
 
-from protocols import ArmatureSpec, BoneSpec, CameraParams, CreateNode, MeshSpec, SetBonePose, SetTransform
+from protocols import (
+    PROTOCOL_VERSION,
+    ArmatureSpec,
+    BoneSpec,
+    CameraParams,
+    CreateNode,
+    MeshSpec,
+    SetBonePose,
+    SetTransform,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from addon_driver import Driver, DriverError
@@ -137,7 +146,7 @@ def test_bone_parented_prop_follows_the_bone(world):
 def test_malformed_event_is_reported_and_the_session_goes_on(world):
     a, script = world["a"], world["script"]
     probe = shared_mesh(world, "Probe")
-    header = {"v": 1, "id": "x" * 32, "type": "event", "session": "stage", "parent": None}
+    header = {"v": PROTOCOL_VERSION, "id": "x" * 32, "type": "event", "session": "stage", "parent": None}
     bad_command = {**header, "body": {"seq": 10**6, "command": {"type": "teleport", "node": probe}}}
     not_an_event = {**header, "type": "hello", "body": {"client": "intruder"}}
     for frames in (

@@ -23,6 +23,7 @@ from protocols import (
     MaterialParams,
     MeshSpec,
     NotFound,
+    RackFocus,
     RenameNode,
     SetActiveCamera,
     SetBonePose,
@@ -370,3 +371,61 @@ def test_deleting_a_child_then_its_parent_works_in_one_batch_and_in_two_commands
     assert not bpy.data.objects and not bpy.data.meshes
     stage.apply(CreateNode(kind="empty", name="P"))  # the names are free again
     assert [n.name for n in stage.snapshot_nodes()] == ["P"]
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        pytest.param(SetFrameRange(end=5), "end", id="end-alone-before-the-start"),
+        pytest.param(SetFrameRange(start=30), "start", id="start-alone-after-the-end"),
+    ],
+)
+def test_a_frame_range_that_would_end_before_it_starts_names_the_field_given(stage, command, field):
+    stage.apply(SetFrameRange(start=10, end=20))
+    with pytest.raises(InvalidArgument) as refused:
+        stage.apply(command)
+    assert refused.value.field == field
+    assert stage.scene_settings().frame_start == 10 and stage.scene_settings().frame_end == 20
+
+
+def test_an_end_alone_keeps_the_start(stage):
+    stage.apply(SetFrameRange(start=10, end=20))
+    stage.apply(SetFrameRange(end=12))
+    assert (stage.scene_settings().frame_start, stage.scene_settings().frame_end) == (10, 12)
+
+
+def test_an_animated_value_set_by_hand_takes_the_animation_at_once(stage):
+    """Blender would keep the hand-set value until its next evaluation, whenever that is."""
+    stage.apply(CreateNode(kind="camera", name="Cam", camera=CameraParams()))
+    stage.apply(RackFocus(node="Cam", frames=10, from_distance=1.0, to_distance=3.0, start_frame=1))
+    animated = stage.node_state("Cam").camera.focus_distance
+    assert animated == pytest.approx(1.0, abs=1e-4), "keys just written take effect at once"
+    _, _, result = stage.apply_and_report(SetCamera(node="Cam", camera=CameraParams(focus_distance=9.0)))
+    assert stage.node_state("Cam").camera.focus_distance == animated
+    assert result.changed[0].camera.focus_distance == animated, "the event says the value it holds"
+    bpy.context.view_layer.update()  # Blender's own evaluation changes nothing now
+    assert stage.node_state("Cam").camera.focus_distance == animated
+
+
+def test_world_matrices_are_blenders_for_object_and_bone_parents(stage):
+    rig(stage)
+    hat = Transform(location=(0.1, 0.2, 0.3), scale=(2, 1, 1))
+    stage.apply(
+        CreateNode(
+            kind="mesh",
+            name="Hat",
+            mesh=MeshSpec(primitive="cone"),
+            parent="Rig",
+            parent_bone="arm",
+            transform=hat,
+        )
+    )
+    stage.apply(
+        CreateNode(kind="empty", name="Feather", parent="Hat", transform=Transform(location=(0, 0, 1)))
+    )
+    stage.apply(SetTransform(node="Rig", location=(1, 2, 3), rotation=QUARTER_X))
+    stage.apply(SetBonePose(node="Rig", bones=("root", "arm"), rotations=np.array([QUARTER_X, QUARTER_X])))
+    bpy.context.view_layer.update()
+    for name in ("Rig", "Hat", "Feather"):
+        evaluated = np.array(bpy.data.objects[name].matrix_world)
+        assert np.allclose(np.array(stage.node_state(name).world), evaluated, atol=1e-5), name

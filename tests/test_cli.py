@@ -47,7 +47,9 @@ def test_cmd_applies_and_queries(default_stage) -> None:
     assert moved.returncode == 0, moved.stderr
     assert json.loads(moved.stdout)["seq"] > 0
     node = stagecraft("cmd", "--connect", default_stage.commands, "get_node", "node=Crate")
-    assert json.loads(node.stdout)["transform"]["location"] == pytest.approx([1.0, 2.0, 0.5])
+    reply = json.loads(node.stdout)
+    assert reply["seq"] >= json.loads(moved.stdout)["seq"], "the reply says the seq it holds at"
+    assert reply["node"]["transform"]["location"] == pytest.approx([1.0, 2.0, 0.5])
     roughness = stagecraft(
         "cmd", "--connect", default_stage.commands, "set_material", "node=Crate", "material.roughness=0.25"
     )

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 
+from engine_server import Journal, event_payload
 from protocols import (
+    PROTOCOL_VERSION,
+    Compacted,
     CreateNode,
+    Envelope,
+    Event,
+    EventResult,
     MaterialParams,
     MeshSpec,
-    NotFound,
+    SetFrameRange,
     SetMaterial,
     SetTransform,
     StagecraftError,
     Transform,
+    encode,
 )
 
 pytestmark = pytest.mark.slow
@@ -84,14 +92,49 @@ def test_recovery_from_snapshot_plus_journal_after_sigkill(stage_factory, tmp_pa
         for i in range(130):
             client.apply(SetTransform(node=uuid, location=(0.0, i * 0.1, 0.0)))
         before = client.snapshot()
-        with pytest.raises(NotFound, match="compacted into a snapshot"):
+        with pytest.raises(Compacted, match="compacted into a snapshot") as compacted:
             client.events(after=1)
+        oldest = compacted.value.seq
+        assert 1 < oldest < before.seq
+        assert client.events(after=oldest).events[0].seq == oldest + 1, "the error's seq is served"
         assert [e.seq for e in client.events(after=before.seq - 2).events] == [before.seq - 1, before.seq]
     stage.kill()
     assert list((data_dir / "snapshots").glob("*.blend")), "periodic snapshots were written"
     restarted = stage_factory("--empty", data_dir=data_dir)
     with restarted.client() as client:
         assert client.snapshot() == before
+
+
+def _protocol_1_record(seq: int, command) -> bytes:
+    """A journal record as protocol 1 wrote it: version 1, an event without a result."""
+    header, *frames = encode(
+        Envelope(body=Event(seq=seq, command=command, result=EventResult()), session="stage")
+    )
+    fields = msgpack.unpackb(header)
+    fields["v"] = 1
+    del fields["body"]["result"]
+    return event_payload([msgpack.packb(fields, use_bin_type=True), *frames])
+
+
+def test_a_journal_of_protocol_1_is_upgraded_at_start(stage_factory, tmp_path) -> None:
+    data_dir = tmp_path / "stage"
+    journal = Journal(data_dir / "journal")
+    list(journal.recover(0))
+    commands = [CreateNode(kind="mesh", name="Old", mesh=MeshSpec(primitive="cube")), SetFrameRange(end=99)]
+    for seq, command in enumerate(commands, start=1):
+        journal.append(seq, _protocol_1_record(seq, command))
+    journal.commit()
+    journal.close()
+    stage = stage_factory("--empty", data_dir=data_dir)
+    with stage.client() as client:
+        assert client.hello().protocol_version == PROTOCOL_VERSION
+        assert client.node("Old").mesh.primitive == "cube"
+        assert client.snapshot().scene.frame_end == 99
+        with pytest.raises(Compacted) as compacted:  # no event without a result is ever served
+            client.events(after=0)
+        assert compacted.value.seq == 2
+        applied = client.apply(SetTransform(node="Old", location=(1.0, 0.0, 0.0)))
+        assert [e.seq for e in client.events(after=2).events] == [applied.seq]
 
 
 def test_a_torn_final_journal_record_is_dropped_at_start(stage_factory, tmp_path) -> None:

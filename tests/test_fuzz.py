@@ -8,7 +8,7 @@ from harness import StageProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols import CreateNode, MeshSpec, encode, registered_types
+from protocols import PROTOCOL_VERSION, CreateNode, MeshSpec, encode, registered_types
 from protocols._envelope import Envelope
 
 TYPES = sorted(registered_types())
@@ -34,7 +34,11 @@ values = st.recursive(
     max_leaves=30,
 )
 headers = st.fixed_dictionaries(
-    {"v": st.sampled_from([1, 1, 1, 0, 2, "1"]), "id": st.text(max_size=40), "type": st.sampled_from(TYPES)},
+    {
+        "v": st.sampled_from([PROTOCOL_VERSION] * 3 + [0, 1, PROTOCOL_VERSION + 1, str(PROTOCOL_VERSION)]),
+        "id": st.text(max_size=40),
+        "type": st.sampled_from(TYPES),
+    },
     optional={"body": values, "session": values, "parent": values},
 )
 VALID_BODIES = {
@@ -60,7 +64,7 @@ def mutated(draw) -> list[bytes]:
         body[key] = inner
     else:
         body[key] = draw(values)
-    header = {"v": 1, "id": draw(st.text(max_size=12)), "type": kind, "body": body}
+    header = {"v": PROTOCOL_VERSION, "id": draw(st.text(max_size=12)), "type": kind, "body": body}
     return [msgpack.packb(header, use_bin_type=True)]
 
 

@@ -149,7 +149,7 @@ def requests(draw) -> list[bytes]:
     body = draw(_command_body(wire))
     name = body.pop("type")
     session = draw(st.sampled_from(["fuzz"] * 12 + ["s" * 200, "fu\nzz", ""]))
-    header = {"v": 1, "id": "fuzz-case", "type": name, "session": session, "body": body}
+    header = {"v": p.PROTOCOL_VERSION, "id": "fuzz-case", "type": name, "session": session, "body": body}
     return [msgpack.packb(header, use_bin_type=True), *wire.frames]
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def raw_request(kind: str, body: dict, frames: tuple[bytes, ...] = (), session: str = "t") -> list[bytes]:
-    header = {"v": 1, "id": "raw", "type": kind, "session": session, "body": body}
+    header = {"v": p.PROTOCOL_VERSION, "id": "raw", "type": kind, "session": session, "body": body}
     return [msgpack.packb(header, use_bin_type=True), *frames]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import msgpack
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import protocols as p
 
+V = p.PROTOCOL_VERSION
 UUID_A = "0b6c7d2f5e1a4c3b9d8e7f6a5b4c3d2e"
 UUID_B = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -34,6 +36,16 @@ NODE = p.NodeState(
 )
 SCENE = p.SceneSettings(active_camera=UUID_B, frame_current=5, frame_end=100, fps=30)
 MOVE = p.SetTransform(node=UUID_A, location=(2.0, 0.0, 0.5))
+WORLD = ((1.0, 0.0, 0.0, 2.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.5), (0.0, 0.0, 0.0, 1.0))
+MOVED = p.EventResult(
+    created=(NODE,),
+    changed=(
+        p.NodeChange(uuid=UUID_A, transform=p.Transform(location=(2.0, 0.0, 0.5)), world=WORLD),
+        p.NodeChange(uuid=UUID_B, pose=NODE.pose, cleared=("parent", "animation")),
+    ),
+    deleted=(UUID_B,),
+    scene=SCENE,
+)
 
 OPTICS = p.Optics(
     node=UUID_A, body="arri_alexa_35", focal_mm=50.0, fstop=2.8, focus_m=3.0, coc_mm=0.022,
@@ -90,8 +102,11 @@ EXAMPLES = {
     "asset_data": p.AssetData(sha256=SHA, data=b"\x00" * 100),
     "asset_stored": p.AssetStored(sha256=SHA, size=100),
     "error": p.Error(code=p.ErrorCode.NOT_FOUND, message="no node 'X'", field="node"),
-    "event": p.Event(seq=44, command=MOVE, session="s1", request="r1"),
-    "events": p.Events(events=(p.Event(seq=44, command=p.Batch(commands=(MOVE,))),), last_seq=44),
+    "event": p.Event(seq=44, command=MOVE, result=MOVED, session="s1", request="r1"),
+    "events": p.Events(
+        events=(p.Event(seq=44, command=p.Batch(commands=(MOVE,)), result=MOVED),), last_seq=44
+    ),
+    "node_reply": p.NodeReply(seq=43, node=NODE),
     "set_lens": p.SetLens(node="CamA", focal_mm=85.0, mode="dolly_zoom", target="Hero"),
     "frame_shot": p.FrameShot(node="CamA", target="Hero", shot_size="medium_close_up"),
     "rack_focus": p.RackFocus(node="CamB", frames=24, to_target="Hero", from_distance=1.5, easing="linear"),
@@ -240,7 +255,7 @@ def test_bytes_and_text_round_trip(data, client):
 
 
 def _header(type_name="set_transform", body=None, **overrides):
-    header = {"v": 1, "id": "m1", "type": type_name, "session": "", "parent": None}
+    header = {"v": V, "id": "m1", "type": type_name, "session": "", "parent": None}
     header["body"] = {"node": "Cube", "location": [1, 2, 3]} if body is None else body
     header.update(overrides)
     return msgpack.packb(header, use_bin_type=True)
@@ -256,7 +271,7 @@ QUAT = np.array([[1, 0, 0, 0]], "<f4").tobytes()
         pytest.param([b"\xc1not msgpack"], p.BadMessage, "not valid msgpack", id="not-msgpack"),
         pytest.param([msgpack.packb([1, 2])], p.BadMessage, "map", id="not-a-map"),
         pytest.param([], p.BadMessage, "empty", id="empty"),
-        pytest.param([_header(v=2)], p.BadMessage, "version 2", id="wrong-version"),
+        pytest.param([_header(v=1)], p.BadMessage, "speaks version 2", id="old-version"),
         pytest.param([_header(v=True)], p.BadMessage, "'v'", id="bool-version"),
         pytest.param([_header(id=7)], p.BadMessage, "'id'", id="id-not-string"),
         pytest.param([_header(parent=3)], p.BadMessage, "'parent'", id="bad-parent"),
@@ -265,7 +280,7 @@ QUAT = np.array([[1, 0, 0, 0]], "<f4").tobytes()
         pytest.param(
             [
                 msgpack.packb(
-                    {"v": 1, "id": "m", "type": "hello", "body": {"client": msgpack.ExtType(5, b"x")}}
+                    {"v": V, "id": "m", "type": "hello", "body": {"client": msgpack.ExtType(5, b"x")}}
                 )
             ],
             p.BadMessage,
@@ -273,7 +288,7 @@ QUAT = np.array([[1, 0, 0, 0]], "<f4").tobytes()
             id="ext-type",
         ),
         pytest.param(
-            [msgpack.packb({"v": 1, "id": "m", "type": "hello", "body": {"client": msgpack.Timestamp(0)}})],
+            [msgpack.packb({"v": V, "id": "m", "type": "hello", "body": {"client": msgpack.Timestamp(0)}})],
             p.InvalidArgument,
             "client",
             id="timestamp-ext",
@@ -423,3 +438,37 @@ def test_error_codes_map_back_to_exceptions():
     for cls in (p.BadMessage, p.UnknownCommand, p.InvalidArgument, p.NotFound, p.Conflict, p.TooLarge):
         assert type(p.error_for_code(cls.code.value, "m")) is cls
     assert type(p.error_for_code("no_such_code", "m")) is p.Internal
+
+
+def test_a_compacted_error_carries_the_seq_to_resume_after():
+    error = p.error_for_code("compacted", "events after 3 are compacted", "after", 40)
+    assert type(error) is p.Compacted and error.seq == 40 and error.field == "after"
+
+
+def _event(seq: int, **result) -> p.Event:
+    return p.Event(seq=seq, command=MOVE, result=p.EventResult(**result))
+
+
+def test_the_pure_data_mirror_applies_results_and_refuses_what_does_not_fit():
+    child = dataclasses.replace(NODE, uuid=UUID_B, name="Child", parent=UUID_A, armature=None, pose=None)
+    mirror = p.StageMirror(p.Snapshot(seq=10, scene=SCENE, nodes=(dataclasses.replace(NODE, parent=None),)))
+    assert mirror.apply(_event(11, created=(child,)))
+    assert mirror.apply(
+        _event(12, changed=(p.NodeChange(uuid=UUID_B, name="Renamed", world=WORLD, cleared=("parent",)),))
+    )
+    assert mirror.nodes[UUID_B].name == "Renamed" and mirror.nodes[UUID_B].parent is None
+    assert mirror.nodes[UUID_B].world == WORLD and mirror.nodes[UUID_B].transform == child.transform
+    assert not mirror.apply(_event(12, deleted=(UUID_B,))), "an event held already is skipped"
+    with pytest.raises(p.MirrorOutOfStep, match="gap"):
+        mirror.apply(_event(14))
+    with pytest.raises(p.MirrorOutOfStep, match="lacks"):
+        mirror.apply(_event(13, changed=(p.NodeChange(uuid="f" * 32, name="Ghost"),)))
+    assert mirror.seq == 12 and set(mirror.nodes) == {UUID_A, UUID_B}, "a refused event changes nothing"
+    assert mirror.apply(_event(13, deleted=(UUID_B,), scene=dataclasses.replace(SCENE, fps=25)))
+    assert set(mirror.nodes) == {UUID_A} and mirror.scene.fps == 25
+    assert [n.name for n in mirror.tree()] == ["Hero"]
+
+
+def test_a_node_change_clears_only_what_can_be_absent():
+    with pytest.raises(p.InvalidArgument, match="cleared"):
+        p.NodeChange(uuid=UUID_A, cleared=("transform",))

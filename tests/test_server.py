@@ -8,6 +8,7 @@ import pytest
 import zmq
 
 from protocols import (
+    PROTOCOL_VERSION,
     Applied,
     AssetRef,
     Batch,
@@ -25,12 +26,15 @@ from protocols import (
     NotFound,
     RenameNode,
     SetActiveCamera,
+    SetCamera,
     SetFrameRange,
     SetMaterial,
     SetTransform,
     Transform,
     encode,
 )
+
+V = PROTOCOL_VERSION
 
 
 def _crate(name: str = "Crate", **kwargs) -> CreateNode:
@@ -131,15 +135,15 @@ def test_malformed_messages_get_errors_and_the_server_carries_on(empty_stage) ->
             b"\xc1\x00garbage": ErrorCode.BAD_MESSAGE,
             msgpack.packb([1, 2, 3]): ErrorCode.BAD_MESSAGE,
             msgpack.packb({"v": 99, "id": "x", "type": "hello", "body": {}}): ErrorCode.BAD_MESSAGE,
-            msgpack.packb({"v": 1, "id": "x", "type": "format_disk", "body": {}}): ErrorCode.UNKNOWN_COMMAND,
+            msgpack.packb({"v": V, "id": "x", "type": "format_disk", "body": {}}): ErrorCode.UNKNOWN_COMMAND,
             msgpack.packb(
-                {"v": 1, "id": "x", "type": "applied", "body": {"seq": 1}}
+                {"v": V, "id": "x", "type": "applied", "body": {"seq": 1}}
             ): ErrorCode.UNKNOWN_COMMAND,
             msgpack.packb(
-                {"v": 1, "id": "x", "type": "set_transform", "body": {"node": 5}}
+                {"v": V, "id": "x", "type": "set_transform", "body": {"node": 5}}
             ): ErrorCode.INVALID_ARGUMENT,
             msgpack.packb(
-                {"v": 1, "id": "x", "type": "set_transform", "body": {}}
+                {"v": V, "id": "x", "type": "set_transform", "body": {}}
             ): ErrorCode.INVALID_ARGUMENT,
             b"\x00" * (2 << 20): ErrorCode.TOO_LARGE,
         }
@@ -165,7 +169,7 @@ def test_a_req_socket_works_too(empty_stage) -> None:
         req.send_multipart(encode(envelope))
         assert req.poll(30_000)
         reply = decode(req.recv_multipart())
-        assert reply.parent == envelope.msg_id and reply.body.protocol_version == 1
+        assert reply.parent == envelope.msg_id and reply.body.protocol_version == PROTOCOL_VERSION
     finally:
         req.close(linger=0)
 
@@ -225,3 +229,62 @@ def test_bone_pose_arrays_travel_as_raw_frames(empty_stage) -> None:
         assert pose.rotations[index] == pytest.approx(quarter[0], abs=1e-5)
         shaker = client.node("Shaker")
         assert (shaker.parent, shaker.parent_bone) == (client.node("Rig").uuid, "hand")
+
+
+def test_a_client_of_protocol_1_is_told_which_version_to_speak(empty_stage) -> None:
+    with empty_stage.client() as client:
+        client.send_raw([msgpack.packb({"v": 1, "id": "old", "type": "hello", "body": {}})])
+        reply = client.receive_raw().body
+        assert reply.code == ErrorCode.BAD_MESSAGE
+        assert f"speaks version {PROTOCOL_VERSION}" in reply.message
+
+
+def test_every_event_carries_the_result_a_follower_needs(empty_stage) -> None:
+    with empty_stage.client() as client:
+        stream = client.subscribe()
+        stream.start_after(client.hello().seq)
+        created = client.apply(
+            CreateNode(
+                kind="camera", name="Cam", camera=CameraParams(), transform=Transform(location=(0, -5, 1))
+            )
+        )
+        event = stream.next(timeout=30)
+        (node,) = event.result.created
+        assert node.uuid == event.command.uuid == created.nodes[0], "the server-assigned uuid is in the event"
+        assert (node.camera.lens, node.camera.fstop, node.camera.sensor_width) == (50.0, 2.8, 36.0)
+        assert node.world[1][3] == -5.0 and node.world[2][3] == 1.0
+        crate = client.apply(_crate()).nodes[0]
+        stream.next(timeout=30)
+        client.apply(SetCamera(node="Cam", camera=CameraParams(focus_target="Crate")))
+        stream.next(timeout=30)
+        client.apply(SetActiveCamera(node="Cam"))
+        assert stream.next(timeout=30).result.scene.active_camera == node.uuid
+        client.apply(DeleteNode(node="Crate"))
+        result = stream.next(timeout=30).result
+        assert result.deleted == (crate,)
+        (camera,) = result.changed
+        assert camera.uuid == node.uuid and camera.camera.focus_target == "", (
+            "the side effect is in the result"
+        )
+        client.apply(DeleteNode(node="Cam"))
+        result = stream.next(timeout=30).result
+        assert result.deleted == (node.uuid,) and result.scene.active_camera is None
+        stream.close()
+
+
+def test_hello_never_reports_a_seq_older_than_an_event_already_received(empty_stage) -> None:
+    """hello's seq is the newest published: a client never sees the stage go back in time."""
+    with empty_stage.client() as writer, empty_stage.client() as reader:
+        writer.apply(_crate())
+        stream = reader.subscribe()
+        stream.start_after(reader.hello().seq)
+        pending = [writer.send(SetTransform(node="Crate", location=(i * 0.01, 0, 0))) for i in range(400)]
+        seen = 0
+        while seen < 400 + 1:
+            event = stream.next(timeout=30)
+            assert event is not None
+            seen = event.seq
+            assert reader.hello().seq >= seen
+        for msg_id in pending:
+            writer.receive(msg_id)
+        stream.close()

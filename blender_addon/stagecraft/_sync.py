@@ -113,6 +113,7 @@ class StageSync:
         self._recent: dict[str, tuple[int, set[str], float]] = {}
         self._last_ping = 0.0
         self._behind = 0  # the stage's seq at the last ping reply
+        self._applied_at_ping = 0  # our seq when the ping went out: the stage's answer is at least it
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -291,7 +292,9 @@ class StageSync:
             if isinstance(reply, Applied):
                 self.status.server_seq = max(self.status.server_seq, reply.seq)
             elif isinstance(reply, ServerInfo):
-                if reply.seq < self.status.applied_seq:
+                # events may arrive while the ping is answered: only a seq older than one we held
+                # before asking means the stage went back
+                if reply.seq < self._applied_at_ping:
                     self._rejoin("the stage went back in time (restarted without its data?); resyncing")
                     return
                 if self.status.applied_seq < self._behind:
@@ -385,6 +388,7 @@ class StageSync:
         if now - self._last_ping < self._ping_interval or self._ping_id is not None:
             return
         self._ping_id = self._client.send(Hello(client=self._client_name))
+        self._applied_at_ping = self.status.applied_seq
         self._pending[self._ping_id] = now
         self._last_ping = now
 

@@ -14,7 +14,7 @@ import trio
 import trio_websocket
 import zmq
 
-from protocols import AsyncStageClient, GetSnapshot, GetTree, open_stage_client, to_json
+from protocols import AsyncStageClient, GetSnapshot, open_stage_client, to_json
 from renderers import WorkerPool
 
 from ._access import WebAccess
@@ -48,14 +48,15 @@ class WebStage:
             del self.viewers[viewer.id]
 
     async def welcome(self, viewer_id: str) -> dict[str, Any]:
-        tree = await self.client.request(GetTree())
+        """The page's first message: the stage as a snapshot, which the page follows from."""
+        snapshot = await self.client.request(GetSnapshot())
         return {
             "type": "welcome",
             "viewer": viewer_id,
-            "seq": tree.seq,
-            "tree": to_json(tree.nodes),
-            "cameras": [{"uuid": n.uuid, "name": n.name} for n in tree.nodes if n.kind == "camera"],
-            "active_camera": await self.active_camera(),
+            "seq": snapshot.seq,
+            "snapshot": to_json(snapshot),
+            "cameras": [{"uuid": n.uuid, "name": n.name} for n in snapshot.nodes if n.kind == "camera"],
+            "active_camera": snapshot.scene.active_camera,
         }
 
     async def active_camera(self) -> str | None:
@@ -65,7 +66,8 @@ class WebStage:
     async def forward_events(self) -> None:
         async with self.client.events() as events:
             async for event in events:
-                message = {"event": {"seq": event.seq, "command": to_json(event.command)}}
+                command, result = to_json(event.command), to_json(event.result)
+                message = {"event": {"seq": event.seq, "command": command, "result": result}}
                 for viewer in list(self.viewers.values()):
                     viewer.push("stage", message)
 

@@ -241,7 +241,7 @@ class Viewer:
         if camera is None:
             return _viewport.Viewport()
         try:
-            node = await self.stage.client.request(GetNode(node=camera))
+            node = (await self.stage.client.request(GetNode(node=camera))).node
         except NotFound:
             return _viewport.Viewport()
         lens = node.camera.lens if node.camera is not None and node.camera.lens is not None else 35.0

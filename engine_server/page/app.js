@@ -5,43 +5,44 @@ import { StageConnection } from "./connection.js";
 import { ViewportControls } from "./controls.js";
 import { Inspector } from "./inspector.js";
 import { fmt } from "./math.js";
+import { MirrorGap, StageMirror } from "./mirror.js";
 import { StageTree, esc } from "./tree.js";
 
 const $ = (selector) => document.querySelector(selector);
-const STRUCTURAL = new Set(["create_node", "delete_node", "rename_node", "set_parent", "batch"]);
 
 const video = $("#video");
 const params = new URLSearchParams(location.search);
 const [width, height] = (params.get("size") || "640x360").split("x").map(Number);
 let view = { camera: params.get("camera"), width, height, engine: params.get("engine") || "workbench" };
 if (params.get("camera") === "viewport") view = { viewport: true, width, height, engine: view.engine };
-let activeCamera = null;
-let refreshTimer = null;
+let mirror = null; // the page's copy of the stage: the welcome's snapshot + every event's result
+let resyncing = null; // events that arrive while a new snapshot is on its way
+let opticsTimer = null;
 
 const conn = new StageConnection(video, {
   state: showState,
   welcome(msg) {
-    activeCamera = msg.active_camera;
-    tree.setNodes(msg.tree);
-    if (!view.viewport && !view.camera) view.camera = msg.active_camera;
+    follow(msg.snapshot);
+    if (!view.viewport && !view.camera) view.camera = mirror.scene.active_camera;
     if (!view.viewport && view.camera) view.camera = resolve(view.camera);
     conn.view = view;
     renderSwitcher();
-    $("#stage-seq").textContent = `seq ${msg.seq}`;
   },
   open() {
     if (!tree.selected && view.camera) select(view.camera);
     else if (tree.selected) select(tree.selected);
   },
   event(evt) {
-    $("#stage-seq").textContent = `seq ${evt.seq}`;
-    const commands = evt.command.type === "batch" ? evt.command.commands : [evt.command];
-    for (const command of commands) {
-      if (command.type === "set_active_camera") activeCamera = command.node;
+    if (resyncing) return resyncing.push(evt);
+    if (!mirror) return;
+    let touched;
+    try {
+      touched = mirror.apply(evt);
+    } catch (err) {
+      if (err instanceof MirrorGap) return resync();
+      throw err;
     }
-    if (commands.some((c) => STRUCTURAL.has(c.type))) refreshTree();
-    renderSwitcher();
-    scheduleRefresh();
+    if (touched) showChanges(touched, StageMirror.reshapes(evt.result));
   },
   stats: showServerStats,
   error(err) {
@@ -66,17 +67,55 @@ function resolve(ref) {
   return byName ? byName.uuid : ref;
 }
 
-async function select(uuid) {
+/** Start following from `snapshot` (the welcome's, or a new one after a gap). */
+function follow(snapshot) {
+  mirror = new StageMirror(snapshot);
+  tree.setNodes(mirror.treeNodes());
+  showChanges(new Set(tree.selected ? [tree.selected] : []), false);
+}
+
+/** Events were missed (the page's socket fell behind): take a new snapshot, then go on. */
+async function resync() {
+  if (resyncing) return;
+  resyncing = [];
+  try {
+    follow(await conn.query({ type: "get_snapshot" }));
+  } catch (err) {
+    toast(`Stage: ${err.message}`, "error");
+  }
+  const waiting = resyncing;
+  resyncing = null;
+  for (const evt of waiting) conn.on.event(evt);
+}
+
+/** Show what an event changed: the tree if it reshaped it, the inspector if it touched the selection. */
+function showChanges(touched, reshaped) {
+  $("#stage-seq").textContent = `seq ${mirror.seq}`;
+  if (reshaped) tree.setNodes(mirror.treeNodes());
+  renderSwitcher();
+  if (tree.selected && touched.has(tree.selected)) showSelected();
+}
+
+function showSelected() {
+  const node = mirror && mirror.nodes.get(tree.selected);
+  if (!node) return inspector.clear();
+  inspector.show(node);
+  if (node.camera) scheduleOptics(node.uuid);
+}
+
+function select(uuid) {
   tree.select(uuid);
   if (!uuid) return inspector.clear();
-  try {
-    const node = await conn.query({ type: "get_node", node: uuid });
-    if (tree.selected !== uuid) return;
-    inspector.show(node);
-    if (node.camera) refreshOptics(uuid);
-  } catch (err) {
-    if (tree.selected === uuid) inspector.clear(`Cannot read ${tree.name(uuid)}: ${err.message}`);
-  }
+  showSelected();
+}
+
+/** The optics readout is worked out by the stage: ask again after changes, at most every 50 ms. */
+function scheduleOptics(uuid) {
+  if (opticsTimer) return;
+  opticsTimer = setTimeout(() => {
+    opticsTimer = null;
+    if (tree.selected === uuid) refreshOptics(uuid);
+  }, 50);
 }
 
 async function refreshOptics(uuid) {
@@ -87,32 +126,13 @@ async function refreshOptics(uuid) {
   }
 }
 
-async function refreshTree() {
-  try {
-    const reply = await conn.query({ type: "get_tree" });
-    tree.setNodes(reply.nodes);
-    renderSwitcher();
-  } catch (err) {
-    toast(`Stage tree: ${err.message}`, "error");
-  }
-}
-
-/** Re-read the selection after events, at most once per 50 ms. */
-function scheduleRefresh() {
-  if (refreshTimer) return;
-  refreshTimer = setTimeout(() => {
-    refreshTimer = null;
-    if (tree.selected) select(tree.selected);
-  }, 50);
-}
-
 // --- camera switcher --------------------------------------------------------------------------
 
 function renderSwitcher() {
   const cameras = tree.byKind("camera");
   const buttons = cameras.map((cam, i) => {
     const current = !view.viewport && view.camera === cam.uuid;
-    const stage = cam.uuid === activeCamera ? '<span class="dot" title="the stage\'s active camera"></span>' : "";
+    const stage = mirror && cam.uuid === mirror.scene.active_camera ? '<span class="dot" title="the stage\'s active camera"></span>' : "";
     return `<button role="tab" aria-selected="${current}" data-camera="${cam.uuid}" data-name="${esc(cam.name)}" title="Look through ${esc(cam.name)} (${i + 1})">${i < 9 ? `<kbd>${i + 1}</kbd>` : ""}${esc(cam.name)}${stage}</button>`;
   });
   buttons.push(`<button role="tab" aria-selected="${Boolean(view.viewport)}" data-viewport="1" title="Your own free camera (V)"><kbd>V</kbd>Viewport</button>`);

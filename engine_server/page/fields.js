@@ -1,6 +1,7 @@
 // Inspector field descriptions per node kind. Each field says how to read its value from a
-// get_node reply (`get`) and which typed command applies an edit (`send`); `wire` is the
-// protocol's field path, so a server error naming it is shown next to this field.
+// node state (`get`, from the page's mirror of the stage) and which typed command applies an
+// edit (`send`); `wire` is the protocol's field path, so a server error naming it is shown next
+// to this field.
 
 import { eulerDegToQuat, quatToEulerDeg } from "./math.js";
 

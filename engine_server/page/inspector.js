@@ -35,7 +35,7 @@ export class Inspector {
     this.root.innerHTML = `<div class="placeholder">${esc(message)}</div>`;
   }
 
-  /** Show `node` (a get_node reply); keeps fields being edited or showing an error. */
+  /** Show `node` (the mirror's state of it); keeps fields being edited or showing an error. */
   show(node) {
     const specs = this.specsFor(node);
     const layout = `${node.uuid}|${specs.map((s) => s.id).join(",")}`;

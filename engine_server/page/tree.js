@@ -29,7 +29,7 @@ export class StageTree {
     root.addEventListener("keydown", (e) => this.onKey(e));
   }
 
-  /** Replace the whole tree with `nodes` (the welcome's or a get_tree reply's). */
+  /** Replace the whole tree with `nodes` (from the page's mirror of the stage). */
   setNodes(nodes) {
     this.nodes = new Map(nodes.map((n) => [n.uuid, n]));
     if (this.selected && !this.nodes.has(this.selected)) this.onSelect(null);
