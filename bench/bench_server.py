@@ -5,6 +5,7 @@ Runs real server processes on 127.0.0.1 (journal on, fdatasync per group commit)
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -12,8 +13,10 @@ import threading
 import time
 from pathlib import Path
 
+import zmq
+
 from engine_server import Journal, event_payload
-from protocols import CreateNode, Envelope, Event, MeshSpec, SetTransform, encode, new_id
+from protocols import CreateNode, Envelope, Event, EventResult, MeshSpec, SetTransform, encode, new_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
 from harness import StageProcess
@@ -94,6 +97,47 @@ def fan_out(stage: StageProcess) -> tuple[float, float]:
     return FANOUT_SUBSCRIBERS * FANOUT_COMMANDS / elapsed, statistics.median(latencies) * 1e3
 
 
+def raw_round_trip() -> float:
+    """p50 ms of a bare DEALER -> ROUTER echo on loopback (another thread), the transport's floor."""
+    context = zmq.Context.instance()
+    router = context.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+
+    def echo() -> None:
+        for _ in range(ROUND_TRIPS):
+            router.send_multipart(router.recv_multipart())
+
+    thread = threading.Thread(target=echo)
+    thread.start()
+    dealer = context.socket(zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    samples = []
+    for _ in range(ROUND_TRIPS):
+        started = time.perf_counter()
+        dealer.send_multipart([b"x" * 200])
+        dealer.recv_multipart()
+        samples.append(time.perf_counter() - started)
+    thread.join()
+    dealer.close(linger=0)
+    router.close(linger=0)
+    return statistics.median(samples) * 1e3
+
+
+def raw_fdatasync(directory: Path) -> float:
+    """p50 ms of appending 200 bytes and fdatasync-ing them, the journal's floor."""
+    fd = os.open(directory / "sync.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    samples = []
+    try:
+        for _ in range(500):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 200)
+            os.fdatasync(fd)
+            samples.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+    return statistics.median(samples) * 1e3
+
+
 def recovery(directory: Path, entries: int = RECOVERY_ENTRIES) -> float:
     """Seconds from process start to serving, with ``entries`` journaled commands."""
     journal = Journal(directory / "journal")
@@ -101,7 +145,8 @@ def recovery(directory: Path, entries: int = RECOVERY_ENTRIES) -> float:
     create = CreateNode(kind="mesh", name="Crate", uuid=new_id(), mesh=MeshSpec(primitive="cube"))
     for seq in range(1, entries + 1):
         command = create if seq == 1 else SetTransform(node=create.uuid, location=(seq * 1e-4, 0.0, 0.0))
-        journal.append(seq, event_payload(encode(Envelope(body=Event(seq=seq, command=command)))))
+        event = Event(seq=seq, command=command, result=EventResult())
+        journal.append(seq, event_payload(encode(Envelope(body=event))))
         if seq % 10_000 == 0:
             journal.commit()
     journal.commit()
@@ -126,9 +171,13 @@ def main() -> None:
         finally:
             stage.kill()
         recovery_s = recovery(Path(scratch) / "recovery")
-    print(f"set_transform_round_trip_p50: {p50:.3f} ms")
+        transport = raw_round_trip()
+        sync = raw_fdatasync(Path(scratch))
+    print(f"raw_dealer_router_round_trip_p50: {transport:.3f} ms")
+    print(f"raw_fdatasync_p50: {sync:.3f} ms")
+    print(f"set_transform_round_trip_p50: {p50:.3f} ms (x{p50 / transport:.1f} of the raw round trip)")
     print(f"set_transform_round_trip_p99: {p99:.3f} ms")
-    print(f"durable_commands_per_s: {rate:.0f} commands/s")
+    print(f"durable_commands_per_s: {rate:.0f} commands/s ({rate * sync / 1e3:.1f} per fdatasync's time)")
     print(f"event_fanout_8_subscribers: {events_rate:.0f} events/s")
     print(f"event_latency_p50_8_subscribers: {event_latency:.3f} ms")
     print(f"recovery_100k_entries: {recovery_s:.2f} s")

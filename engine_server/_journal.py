@@ -43,7 +43,19 @@ from typing import Any
 
 import msgpack
 
-from protocols import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Event, StagecraftError, decode
+from protocols import (
+    COMMAND_TYPES,
+    MAX_MESSAGE_BYTES,
+    BadMessage,
+    Command,
+    Event,
+    Frames,
+    StagecraftError,
+    decode,
+    from_wire,
+    registered_types,
+    unpack_header,
+)
 from scene import fsync_directory
 
 MAGIC = b"SCJ1"
@@ -67,21 +79,27 @@ def event_from_payload(payload: bytes) -> Event:
     return decode(msgpack.unpackb(payload, raw=False)).body
 
 
-def replayable_event(payload: bytes) -> tuple[Event, bool]:
-    """A record's event for replay, and whether an older protocol wrote it.
+def journaled_command(payload: bytes) -> tuple[int, Command, bool]:
+    """A record's seq and command, for replay, and whether an older protocol wrote it.
 
-    A record of protocol 1 carries no result: its command replays as always, and the caller
-    takes a snapshot after it so that no follower is ever served a result-less event.
+    Replay needs only the command: the result is not decoded. A record of protocol 1 carries no
+    result; its command replays as always, and the caller takes a snapshot after it so that no
+    follower is ever served a result-less event.
     """
     parts = msgpack.unpackb(payload, raw=False)
     header = msgpack.unpackb(parts[0], raw=False)
-    if header.get("v") != 1:
-        return decode(parts).body, False
+    old = header.get("v") == 1
+    if not old:
+        unpack_header(parts[0])  # the checks every message passes
     body = header.get("body")
-    if isinstance(body, dict):
-        body.setdefault("result", {})
-    header["v"] = PROTOCOL_VERSION
-    return decode([msgpack.packb(header, use_bin_type=True), *parts[1:]]).body, True
+    command = body.get("command") if isinstance(body, dict) else None
+    if not isinstance(command, dict) or not isinstance(body.get("seq"), int):
+        raise BadMessage("a journal record that is not an event")
+    cls = registered_types().get(command.get("type", ""))
+    if cls is None or cls not in COMMAND_TYPES:
+        raise BadMessage(f"a journal record holds {command.get('type')!r}, not a stage command")
+    decoded: Command = from_wire(cls, command, Frames(parts[1:]))
+    return body["seq"], decoded, old
 
 
 class JournalError(StagecraftError):

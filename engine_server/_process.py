@@ -22,11 +22,11 @@ import trio
 import zmq
 
 from optics import default_optics
-from protocols import Event, StagecraftError
+from protocols import Command, StagecraftError
 from scene import AssetStore, Stage
 
 from ._agents import JobService
-from ._journal import Journal, event_payload, replayable_event
+from ._journal import Journal, event_payload, journaled_command
 from ._server import Endpoints, StageServer
 from ._service import StageService
 from ._snapshots import SnapshotStore
@@ -77,12 +77,12 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
     base_seq = service.restore()
     old_records = 0
 
-    def journaled() -> Iterator[Event]:
+    def journaled() -> Iterator[tuple[int, Command]]:
         nonlocal old_records
         for record in journal.recover(base_seq):
-            event, old = replayable_event(record.payload)
+            seq, command, old = journaled_command(record.payload)
             old_records += old
-            yield event
+            yield seq, command
 
     replayed = service.replay(journaled())
     logger.info(

@@ -62,35 +62,44 @@ def key_values(
     fcurve.update()
 
 
+FOCUS_PATH = DATA_PREFIX + "dof.focus_distance"
+
+
+def drop_keys(obj: bpy.types.Object, path: str, undo) -> bool:
+    """Remove the keys of managed property ``path`` from ``obj`` (``undo`` can put them back);
+    False if it had none.
+
+    A camera focused by hand after a rack focus drops the pull's keys: otherwise the pull would
+    take the focus back at once (see ``take_animated_values``).
+    """
+    curves = read_curves(obj)
+    if curves is None or all(c.path != path for c in curves):
+        return False
+    undo.on_undo(lambda: write_curves(obj, curves))
+    write_curves(obj, tuple(c for c in curves if c.path != path) or None)
+    return True
+
+
 def is_animated(obj: bpy.types.Object) -> bool:
     """Whether ``obj`` or its data has keyframes."""
     return bool(_fcurves(obj) or _fcurves(obj.data))
 
 
-def take_animated_values(obj: bpy.types.Object) -> None:
-    """Set every keyframed property of ``obj`` and its data to its curve's value at the current frame.
+def take_animated_values(objects: list[bpy.types.Object]) -> None:
+    """Give every keyframed property of ``objects`` (and their data) its animated value now.
 
-    A value set by hand on an animated property lasts only until Blender next evaluates the
-    scene, which may happen at any later call; the stage takes the animated value at once, so
-    that its state is the same whenever and wherever it is read.
+    A value set by hand on an animated property lasts only until Blender next evaluates that
+    datablock's animation, which may happen at any later call; the stage has Blender evaluate it
+    at once (the same evaluation, so the same numbers), so that its state is the same whenever
+    and wherever it is read.
     """
-    frame = bpy.context.scene.frame_current
-    for owner in (obj, obj.data):
-        for fcurve in _fcurves(owner):
-            if fcurve.mute or not len(fcurve.keyframe_points):
-                continue
-            base, _, prop = fcurve.data_path.rpartition(".")
-            try:
-                holder = owner.path_resolve(base) if base else owner
-                current = getattr(holder, prop)
-            except (ValueError, AttributeError):  # a curve of something that is gone (a bone)
-                continue
-            value = fcurve.evaluate(frame)
-            if hasattr(current, "__len__"):
-                if fcurve.array_index < len(current):
-                    current[fcurve.array_index] = value
-            else:
-                setattr(holder, prop, type(current)(value))
+    if not objects:
+        return
+    for obj in objects:
+        for owner in (obj, obj.data):
+            if _fcurves(owner):
+                owner.update_tag(refresh={"TIME"})
+    bpy.context.view_layer.update()
 
 
 def _fcurves(owner: bpy.types.ID | None) -> list[bpy.types.FCurve]:

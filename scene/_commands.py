@@ -30,7 +30,7 @@ from protocols import (
     SetTransform,
 )
 
-from . import _armature, _assets, _camera, _light, _material, _optics, _settings
+from . import _animation, _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._changes import Changes, Section, animated_sections
 from ._ids import Index, node_uuid, uuid_of
 from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
@@ -187,6 +187,9 @@ def set_camera(ctx: Context, cmd: SetCamera):
     params = _camera.resolve_target(ctx.index, obj, cmd.camera, ctx.optics)
     _camera.check_range_against(obj, params)
     _camera.guard_camera(ctx.undo, obj)
+    by_hand = params.focus_distance is not None or params.focus_target is not None
+    if by_hand and _animation.drop_keys(obj, _animation.FOCUS_PATH, ctx.undo):  # it ends a pull
+        ctx.changes.change(node_uuid(obj), "animation")
     _camera.apply_camera(ctx.index, obj, params)
     return dataclasses.replace(cmd, node=node_uuid(obj), camera=params), (node_uuid(obj),)
 
@@ -251,8 +254,8 @@ SECTIONS: dict[type, tuple[Section, ...]] = {
     SetCamera: ("camera",),
     SetLight: ("light",),
     SetBonePose: ("pose",),
-    SetLens: ("camera", "transform"),
-    FrameShot: ("camera", "transform"),
+    SetLens: ("camera", "transform", "animation"),
+    FrameShot: ("camera", "transform", "animation"),
     RackFocus: ("camera", "animation"),
 }
 

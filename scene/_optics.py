@@ -125,6 +125,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
         after = dolly_zoom_distance_m(before, camera.data.lens, focal_mm)
         move_along_view(camera, before - after)
         if camera.data.dof.focus_object is None:
+            _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
             camera.data.dof.focus_distance = after
     if squeeze is None:  # the event says the squeeze in every case: the camera keeps its own
         squeeze = rounded_scalar(camera.data.dof.aperture_ratio)
@@ -156,6 +157,7 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
     move_along_view(camera, now - wanted)
     if camera.data.dof.focus_object is None:
+        _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
         camera.data.dof.focus_distance = wanted
     resolved = dataclasses.replace(
         cmd, node=node_uuid(camera), target=node_uuid(target), subject_height=height
@@ -182,6 +184,7 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
                 f"the {name} focus distance ({value:.3f} m) is behind or inside the lens of {camera.name!r}",
                 field=f"{name}_target",
             )
+    start, end = round(float(start), 6), round(float(end), 6)  # as the event says: a replay keys the same
     first = cmd.start_frame if cmd.start_frame is not None else bpy.context.scene.frame_current
     frames = np.arange(first, first + cmd.frames + 1, dtype=np.float64)
     t = np.linspace(0.0, 1.0, len(frames))
@@ -197,9 +200,9 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
         cmd,
         node=node_uuid(camera),
         from_target=None,
-        from_distance=round(float(start), 6),
+        from_distance=start,
         to_target=None,
-        to_distance=round(float(end), 6),
+        to_distance=end,
         start_frame=first,
     )
     return resolved, (node_uuid(camera),)

@@ -31,7 +31,7 @@ from ._asset_store import AssetStore
 from ._changes import animated_sections
 from ._commands import HANDLERS, SECTIONS, Context
 from ._convert import convert
-from ._ids import Index
+from ._ids import Index, node_uuid
 from ._objects import Family, Reaper, remove_objects, stage_objects
 from ._storable import check_storable
 from ._undo import Undo
@@ -127,9 +127,9 @@ class Stage:
             else:
                 applied = self._apply_one(ctx, command)
             self._take_animated_values(ctx)
-            if check:
-                check_storable(*applied, self._index)
             result = ctx.changes.result(self._index.get, self._children()) if report else None
+            if check:
+                check_storable(*applied, self._index, result)
         except BaseException:
             undo.rollback()
             raise
@@ -231,11 +231,14 @@ class Stage:
         query's, another command's, a render's); the stage applies them before the command
         ends, so that its state never changes between commands and every copy holds the same.
         """
-        for uuid in list(ctx.changes.changed):
-            obj = self._index.get(uuid)
-            if obj is not None and is_animated(obj):
-                take_animated_values(obj)
-                ctx.changes.change(uuid, *animated_sections(obj))
+        animated = [
+            obj
+            for uuid in ctx.changes.changed
+            if (obj := self._index.get(uuid)) is not None and is_animated(obj)
+        ]
+        take_animated_values(animated)
+        for obj in animated:
+            ctx.changes.change(node_uuid(obj), *animated_sections(obj))
 
     def _children(self) -> Family:
         """Who is whose child, read once and kept until a command (or a load) changes it."""

@@ -18,6 +18,7 @@ import bpy
 from protocols import (
     Batch,
     CreateNode,
+    EventResult,
     Frames,
     InvalidArgument,
     ProtocolError,
@@ -37,8 +38,14 @@ _READ_BACK: dict[str, Callable[[bpy.types.Object], object]] = {
 }
 
 
-def check_storable(command: object, touched: tuple[str, ...], index: Index) -> None:
-    """Raise InvalidArgument unless ``command`` round-trips and every touched node reads back."""
+def check_storable(
+    command: object, touched: tuple[str, ...], index: Index, result: EventResult | None = None
+) -> None:
+    """Raise InvalidArgument unless ``command`` round-trips and every touched node reads back.
+
+    With the command's ``result`` (which read every changed node back already) the check is that
+    the result can travel.
+    """
     try:
         frames = Frames()
         again = from_wire(type(command), to_wire(command, frames), frames)
@@ -49,6 +56,12 @@ def check_storable(command: object, touched: tuple[str, ...], index: Index) -> N
             f"{getattr(command, 'TYPE', type(command).__name__)} would not replay exactly as applied "
             "(a value changes on the way through the wire)"
         )
+    if result is not None:
+        try:
+            to_wire(result, Frames())
+        except ProtocolError as exc:
+            raise InvalidArgument(f"the stage would hold a value it cannot describe: {exc.message}") from None
+        return
     parts = command.commands if isinstance(command, Batch) else (command,)
     created = {c.uuid for c in parts if isinstance(c, CreateNode)}
     posed = {c.node for c in parts if isinstance(c, SetBonePose)}

@@ -396,15 +396,27 @@ def test_an_end_alone_keeps_the_start(stage):
 
 def test_an_animated_value_set_by_hand_takes_the_animation_at_once(stage):
     """Blender would keep the hand-set value until its next evaluation, whenever that is."""
+    rig(stage)
+    stage.apply(SetBonePose(node="Rig", bones=("arm",), rotations=np.array([QUARTER_X]), keyframe=1))
+    keyed = stage.node_state("Rig").pose
+    at_rest = SetBonePose(node="Rig", bones=("arm",), rotations=np.array([(1.0, 0.0, 0.0, 0.0)]))
+    _, _, result = stage.apply_and_report(at_rest)
+    assert stage.node_state("Rig").pose == keyed, "the keyed pose holds at its frame"
+    assert result.changed[0].pose == keyed, "the event says the value the stage holds"
+    bpy.context.view_layer.update()  # Blender's own evaluation changes nothing now
+    assert stage.node_state("Rig").pose == keyed
+
+
+def test_focusing_by_hand_after_a_rack_focus_ends_the_pull(stage):
     stage.apply(CreateNode(kind="camera", name="Cam", camera=CameraParams()))
     stage.apply(RackFocus(node="Cam", frames=10, from_distance=1.0, to_distance=3.0, start_frame=1))
-    animated = stage.node_state("Cam").camera.focus_distance
-    assert animated == pytest.approx(1.0, abs=1e-4), "keys just written take effect at once"
+    assert stage.node_state("Cam").camera.focus_distance == pytest.approx(1.0, abs=1e-4), "keys apply at once"
     _, _, result = stage.apply_and_report(SetCamera(node="Cam", camera=CameraParams(focus_distance=9.0)))
-    assert stage.node_state("Cam").camera.focus_distance == animated
-    assert result.changed[0].camera.focus_distance == animated, "the event says the value it holds"
-    bpy.context.view_layer.update()  # Blender's own evaluation changes nothing now
-    assert stage.node_state("Cam").camera.focus_distance == animated
+    state = stage.node_state("Cam")
+    assert state.camera.focus_distance == 9.0 and state.animation is None
+    assert "animation" in result.changed[0].cleared, "the event says the pull is gone"
+    stage.apply(SetFrameRange(current=5))
+    assert stage.node_state("Cam").camera.focus_distance == 9.0, "no pull takes it back"
 
 
 def test_world_matrices_are_blenders_for_object_and_bone_parents(stage):

@@ -98,6 +98,10 @@ class Scenario:
         self.counter += 1
         return f"N{self.counter}"
 
+    def uuid(self) -> str:
+        """A fresh uuid, the same in every run (the stream is then the same in every run)."""
+        return f"{self.counter:032x}"
+
     def nodes(self, *kinds: str) -> list[p.NodeState]:
         nodes = sorted(self.follower.mirror.nodes.values(), key=lambda n: n.name)
         return [n for n in nodes if not kinds or n.kind in kinds]
@@ -138,8 +142,9 @@ def _create(c: Choices, s: Scenario) -> p.CreateNode:
         parent = chosen.uuid
         if chosen.kind == "armature" and c.flag():
             bone = c.pick([b.name for b in BONES])
+    name = s.name()
     return p.CreateNode(
-        kind=kind, name=s.name(), parent=parent, parent_bone=bone, transform=c.transform(), **specs
+        kind=kind, name=name, uuid=s.uuid(), parent=parent, parent_bone=bone, transform=c.transform(), **specs
     )
 
 
