@@ -17,10 +17,12 @@ from protocols import (
     Command,
     Envelope,
     Event,
+    EventResult,
     GetNode,
     GetOptics,
     GetSnapshot,
     GetTree,
+    InvalidArgument,
     NodeReply,
     ProtocolError,
     SetTransform,
@@ -149,12 +151,22 @@ class StageService:
         return change
 
     def _apply(self, envelope: Envelope) -> Outcome:
-        resolved, touched, result = self.stage.apply_and_report(envelope.body)
-        self.seq += 1
-        event = Event(
-            seq=self.seq, command=resolved, result=result, session=envelope.session, request=envelope.msg_id
-        )
-        parts = encode(Envelope(body=event, session="stage"))
+        seq = self.seq + 1
+
+        def seal(resolved: Command, result: EventResult) -> list[Any]:
+            """The event as it is journaled and published; a value that cannot travel rolls it back."""
+            event = Event(
+                seq=seq, command=resolved, result=result, session=envelope.session, request=envelope.msg_id
+            )
+            try:
+                return encode(Envelope(body=event, session="stage"))
+            except ProtocolError as exc:
+                raise InvalidArgument(
+                    f"the stage would hold a value it cannot describe: {exc.message}"
+                ) from None
+
+        _, touched, parts = self.stage.apply_and_seal(envelope.body, seal)
+        self.seq = seq
         snapshot_seq = None
         if self.seq - self.snapshot_seq >= self.snapshot_every and self.seq >= self._retry_snapshot_at:
             snapshot_seq = self._try_snapshot()

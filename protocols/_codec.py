@@ -114,15 +114,39 @@ class Frames:
 def to_wire(obj: Any, frames: Frames) -> dict[str, Any]:
     """A message dataclass as a msgpack-able map (bulk data appended to ``frames``)."""
     out: dict[str, Any] = {}
-    for field in dataclasses.fields(obj):
-        value = getattr(obj, field.name)
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
         if value is None:
             continue
-        out[field.name] = _encode(value, frames)
+        out[name] = _encode(value, frames)
     return out
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
+
+
+_PLAIN = (str, int, bool)
+
+
 def _encode(value: Any, frames: Frames) -> Any:
+    kind = type(value)
+    if kind is float:  # the common values first: numbers of transforms and matrices
+        if not math.isfinite(value):
+            raise InvalidArgument(f"cannot send non-finite number {value}")
+        return value
+    if kind in _PLAIN:
+        return value
+    if kind is tuple and value and all(type(v) is float for v in value):
+        if not all(map(math.isfinite, value)):
+            raise InvalidArgument(f"cannot send non-finite number in {value}")
+        return list(value)
     if dataclasses.is_dataclass(value):
         body = to_wire(value, frames)
         if isinstance(value, Message) and value.TAGGED:

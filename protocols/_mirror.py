@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from ._client import EventStream, StageClient
 from ._errors import Compacted, StagecraftError
 from ._replies import CLEARABLE, Event, NodeChange, Snapshot, TreeNode
-from ._scene import NodeState, SceneSettings
+from ._scene import AnimationCurve, NodeState, SceneSettings
 
-_CHANGEABLE = tuple(f.name for f in dataclasses.fields(NodeChange) if f.name not in ("uuid", "cleared"))
+_CHANGEABLE = tuple(
+    f.name for f in dataclasses.fields(NodeChange) if f.name not in ("uuid", "cleared", "keyed")
+)
 
 
 class MirrorOutOfStep(StagecraftError):
@@ -76,7 +80,31 @@ def changed(node: NodeState, change: NodeChange) -> NodeState:
     """``node`` with ``change`` applied: given fields replaced, cleared ones removed."""
     values = {name: value for name in _CHANGEABLE if (value := getattr(change, name)) is not None}
     values.update(dict.fromkeys(set(change.cleared) & CLEARABLE))
+    if change.keyed:
+        values["animation"] = with_keys(values.get("animation", node.animation), change.keyed)
     return dataclasses.replace(node, **values)
+
+
+def with_keys(
+    curves: tuple[AnimationCurve, ...] | None, keys: tuple[AnimationCurve, ...]
+) -> tuple[AnimationCurve, ...]:
+    """``curves`` with ``keys`` set: a key on a frame a curve has replaces it, others are added."""
+    merged = {(c.path, c.index): c for c in curves or ()}
+    for key in keys:
+        held = merged.get((key.path, key.index))
+        if held is None:
+            merged[key.path, key.index] = key
+            continue
+        frames = dict(zip(held.frames.tolist(), held.values.tolist(), strict=True))
+        frames.update(zip(key.frames.tolist(), key.values.tolist(), strict=True))
+        order = sorted(frames)
+        merged[key.path, key.index] = AnimationCurve(
+            path=key.path,
+            index=key.index,
+            frames=np.array(order),
+            values=np.array([frames[f] for f in order]),
+        )
+    return tuple(merged[k] for k in sorted(merged))
 
 
 class StageFollower:

@@ -114,6 +114,8 @@ class NodeChange:
     (``parent``), left its bone (``parent_bone``), has every bone at rest (``pose``) or no
     animation (``animation``). ``world`` comes whenever the node's world matrix may have moved:
     its own transform, its parent, or an ancestor (or a parent bone's pose) changed.
+    ``keyed`` holds the keys a command set (on each curve, these frames now hold these values:
+    added, or replacing the key on that frame); ``animation``, when given, is all of it.
     """
 
     uuid: str
@@ -127,6 +129,7 @@ class NodeChange:
     light: LightParams | None = None
     pose: BonePose | None = None
     animation: tuple[AnimationCurve, ...] | None = None
+    keyed: tuple[AnimationCurve, ...] | None = None
     cleared: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -32,6 +32,30 @@ def read_curves(obj: bpy.types.Object) -> tuple[AnimationCurve, ...] | None:
     return tuple(curves) or None
 
 
+def read_keys(obj: bpy.types.Object, wanted: dict[tuple[str, int], set[float]]) -> tuple[AnimationCurve, ...]:
+    """The keys of ``obj`` on the frames ``wanted`` names per curve (path, index), read as
+    ``read_curves`` reads them."""
+    curves = []
+    for owner, prefix in ((obj, ""), (obj.data, DATA_PREFIX)):
+        for fcurve in _fcurves(owner):
+            path = prefix + fcurve.data_path
+            frames_wanted = wanted.get((path, fcurve.array_index))
+            count = len(fcurve.keyframe_points)
+            if not frames_wanted or not count:
+                continue
+            co = np.empty(2 * count, dtype=np.float64)
+            fcurve.keyframe_points.foreach_get("co", co)
+            frames, values = np.round(co[0::2], 4), np.round(co[1::2], 5)
+            chosen = np.isin(frames, np.array(sorted(frames_wanted)))
+            if chosen.any():
+                curve = AnimationCurve(
+                    path=path, frames=frames[chosen], values=values[chosen], index=fcurve.array_index
+                )
+                curves.append(curve)
+    curves.sort(key=lambda c: (c.path, c.index))
+    return tuple(curves)
+
+
 def write_curves(obj: bpy.types.Object, curves: tuple[AnimationCurve, ...] | None) -> None:
     """Replace the managed animation of ``obj`` and its data by ``curves``."""
     for owner in (obj, obj.data):

@@ -31,6 +31,7 @@ class Changes:
         self.created: dict[str, None] = {}
         self.deleted: dict[str, None] = {}
         self.changed: dict[str, set[Section]] = {}
+        self.keyed: dict[str, dict[tuple[str, int], set[float]]] = {}  # uuid -> curve -> frames
         self.scene = False
 
     def create(self, uuids: Iterable[str]) -> None:
@@ -47,6 +48,12 @@ class Changes:
     def change(self, uuid: str, *sections: Section) -> None:
         self.changed.setdefault(uuid, set()).update(sections)
 
+    def key(self, uuid: str, path: str, index: int, frames) -> None:
+        """The command keyed curve (``path``, ``index``) of node ``uuid`` at ``frames``."""
+        self.changed.setdefault(uuid, set())
+        curve = self.keyed.setdefault(uuid, {}).setdefault((path, index), set())
+        curve.update(float(f) for f in frames)
+
     def result(self, lookup: Any, family: Family) -> EventResult:
         """The stage's new state for every noted node (``lookup``: uuid -> object or None)."""
         worlds = WorldMatrices()
@@ -60,6 +67,9 @@ class Changes:
             if obj is None or uuid in self.created:
                 continue
             changes[uuid] = node_change(obj, sections, worlds)
+            if uuid in self.keyed and "animation" not in sections:  # the keys set, not all of them
+                keyed = _animation.read_keys(obj, self.keyed[uuid])
+                changes[uuid] = dataclasses.replace(changes[uuid], keyed=keyed)
             if sections & MOVES:
                 moved.extend(family.children.get(obj.session_uid, ()))
         while moved:  # descendants: a new world matrix only

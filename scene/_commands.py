@@ -214,7 +214,11 @@ def set_bone_pose(ctx: Context, cmd: SetBonePose):
     _armature.apply_pose(obj, cmd.bones, cmd.rotations, cmd.locations, reset=False)
     if cmd.keyframe is not None:
         _armature.insert_keyframes(obj, cmd.bones, cmd.keyframe, cmd.locations is not None)
-        ctx.changes.change(node_uuid(obj), "animation")
+        channels = (("rotation_quaternion", 4), ("location", 3 if cmd.locations is not None else 0))
+        for name in cmd.bones:
+            for prop, count in channels:
+                for index in range(count):
+                    ctx.changes.key(node_uuid(obj), f'pose.bones["{name}"].{prop}', index, (cmd.keyframe,))
     return dataclasses.replace(cmd, node=node_uuid(obj)), (node_uuid(obj),)
 
 
@@ -244,6 +248,13 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
     return cmd, ()
 
 
+def rack_focus(ctx: Context, cmd: RackFocus):
+    resolved, touched = _optics.rack_focus(ctx.index, ctx.undo, cmd)
+    first = resolved.start_frame
+    ctx.changes.key(touched[0], _animation.FOCUS_PATH, 0, range(first, first + resolved.frames + 1))
+    return resolved, touched
+
+
 # what each command changes on the nodes it touched (creates, deletes and side effects are
 # noted by the handlers themselves)
 SECTIONS: dict[type, tuple[Section, ...]] = {
@@ -256,13 +267,13 @@ SECTIONS: dict[type, tuple[Section, ...]] = {
     SetBonePose: ("pose",),
     SetLens: ("camera", "transform", "animation"),
     FrameShot: ("camera", "transform", "animation"),
-    RackFocus: ("camera", "animation"),
+    RackFocus: ("camera",),
 }
 
 HANDLERS = {
     SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd, ctx.optics),
     FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd),
-    RackFocus: lambda ctx, cmd: _optics.rack_focus(ctx.index, ctx.undo, cmd),
+    RackFocus: rack_focus,
     CreateNode: create_node,
     DeleteNode: delete_node,
     RenameNode: rename_node,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import bpy
 
@@ -38,6 +39,11 @@ from ._undo import Undo
 from ._world import WorldMatrices
 
 _STRUCTURAL = (CreateNode, DeleteNode, SetParent)  # commands that change who is whose child
+_Sealed = TypeVar("_Sealed")
+
+
+def _as_is(command: Command, result: EventResult) -> EventResult:
+    return result
 
 
 class Stage:
@@ -90,18 +96,29 @@ class Stage:
         ``check``: refuse a command whose result would not read back or replay (see
         ``_storable``); replay of the journal skips it, since every record passed it once.
         """
-        resolved, touched, _ = self._apply(command, check=check, report=False)
+        resolved, touched, _ = self._apply(command, check=check, seal=None)
         return resolved, touched
 
     def apply_and_report(self, command: Command) -> tuple[Command, tuple[str, ...], EventResult]:
         """``apply``, and the stage's new state for everything the command changed."""
-        resolved, touched, result = self._apply(command, check=True, report=True)
-        assert result is not None
-        return resolved, touched, result
+        return self.apply_and_seal(command, _as_is)
+
+    def apply_and_seal(
+        self, command: Command, seal: Callable[[Command, EventResult], _Sealed]
+    ) -> tuple[Command, tuple[str, ...], _Sealed]:
+        """``apply_and_report``, the result made by ``seal`` (from the resolved command and the
+        result) into what is published: the encoded event.
+
+        ``seal`` runs before the command commits: if it fails (a value that cannot be sent) the
+        command is rolled back. The result it is given has read every changed node back, so the
+        check that they read back is not made again.
+        """
+        resolved, touched, sealed = self._apply(command, check=True, seal=seal)
+        return resolved, touched, sealed
 
     def _apply(
-        self, command: Command, *, check: bool, report: bool
-    ) -> tuple[Command, tuple[str, ...], EventResult | None]:
+        self, command: Command, *, check: bool, seal: Callable[[Command, EventResult], Any] | None
+    ) -> tuple[Command, tuple[str, ...], Any]:
         undo = Undo()
         ctx = Context(
             self._index, self.assets.put_path, self._import_path, undo, self.optics_table, self._reaper
@@ -127,9 +144,11 @@ class Stage:
             else:
                 applied = self._apply_one(ctx, command)
             self._take_animated_values(ctx)
-            result = ctx.changes.result(self._index.get, self._children()) if report else None
             if check:
-                check_storable(*applied, self._index, result)
+                check_storable(*applied, self._index, read_back=seal is None)
+            sealed = None
+            if seal is not None:
+                sealed = seal(applied[0], ctx.changes.result(self._index.get, self._children()))
         except BaseException:
             undo.rollback()
             raise
@@ -139,7 +158,7 @@ class Stage:
         undo.commit()
         if self.shares_file:
             self.free_deleted()
-        return *applied, result
+        return *applied, sealed
 
     def idle(self) -> bool:
         """Housekeeping for a quiet moment (freeing deleted objects); True while more is left."""

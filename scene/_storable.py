@@ -18,7 +18,6 @@ import bpy
 from protocols import (
     Batch,
     CreateNode,
-    EventResult,
     Frames,
     InvalidArgument,
     ProtocolError,
@@ -39,13 +38,10 @@ _READ_BACK: dict[str, Callable[[bpy.types.Object], object]] = {
 
 
 def check_storable(
-    command: object, touched: tuple[str, ...], index: Index, result: EventResult | None = None
+    command: object, touched: tuple[str, ...], index: Index, *, read_back: bool = True
 ) -> None:
-    """Raise InvalidArgument unless ``command`` round-trips and every touched node reads back.
-
-    With the command's ``result`` (which read every changed node back already) the check is that
-    the result can travel.
-    """
+    """Raise InvalidArgument unless ``command`` round-trips and (``read_back``) every touched node
+    reads back; a caller that reads the nodes back itself (the event's result) leaves that out."""
     try:
         frames = Frames()
         again = from_wire(type(command), to_wire(command, frames), frames)
@@ -56,11 +52,7 @@ def check_storable(
             f"{getattr(command, 'TYPE', type(command).__name__)} would not replay exactly as applied "
             "(a value changes on the way through the wire)"
         )
-    if result is not None:
-        try:
-            to_wire(result, Frames())
-        except ProtocolError as exc:
-            raise InvalidArgument(f"the stage would hold a value it cannot describe: {exc.message}") from None
+    if not read_back:
         return
     parts = command.commands if isinstance(command, Batch) else (command,)
     created = {c.uuid for c in parts if isinstance(c, CreateNode)}

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import protocols as p
+from protocols._mirror import with_keys
 
 V = p.PROTOCOL_VERSION
 UUID_A = "0b6c7d2f5e1a4c3b9d8e7f6a5b4c3d2e"
@@ -472,3 +473,14 @@ def test_the_pure_data_mirror_applies_results_and_refuses_what_does_not_fit():
 def test_a_node_change_clears_only_what_can_be_absent():
     with pytest.raises(p.InvalidArgument, match="cleared"):
         p.NodeChange(uuid=UUID_A, cleared=("transform",))
+
+
+def test_keys_an_event_sets_merge_into_the_curves_by_frame():
+    curve = p.AnimationCurve(path="location", frames=np.array([1.0, 5.0]), values=np.array([0.0, 1.0]))
+    keys = (
+        p.AnimationCurve(path="location", frames=np.array([5.0, 9.0]), values=np.array([2.0, 3.0])),
+        p.AnimationCurve(path="location", index=2, frames=np.array([1.0]), values=np.array([7.0])),
+    )
+    merged = with_keys((curve,), keys)
+    assert [(c.path, c.index) for c in merged] == [("location", 0), ("location", 2)]
+    assert merged[0].frames.tolist() == [1.0, 5.0, 9.0] and merged[0].values.tolist() == [0.0, 2.0, 3.0]

@@ -35,6 +35,7 @@ export class StageMirror {
       const next = { ...node };
       for (const field of CHANGEABLE) if (change[field] !== undefined) next[field] = change[field];
       for (const field of change.cleared || []) delete next[field];
+      if (change.keyed) next.animation = withKeys(next.animation || [], change.keyed);
       this.nodes.set(change.uuid, next);
       touched.add(change.uuid);
     }
@@ -56,6 +57,20 @@ export class StageMirror {
   treeNodes() {
     return [...this.nodes.values()].map(({ uuid, name, kind, parent, parent_bone, source }) => ({ uuid, name, kind, parent, parent_bone, source }));
   }
+}
+
+/** `curves` with `keys` set: a key on a frame a curve has replaces it, others are added. */
+function withKeys(curves, keys) {
+  const merged = new Map(curves.map((c) => [`${c.path}|${c.index || 0}`, c]));
+  for (const key of keys) {
+    const id = `${key.path}|${key.index || 0}`;
+    const held = merged.get(id);
+    const values = new Map(held ? held.frames.map((f, i) => [f, held.values[i]]) : []);
+    key.frames.forEach((f, i) => values.set(f, key.values[i]));
+    const frames = [...values.keys()].sort((a, b) => a - b);
+    merged.set(id, { path: key.path, index: key.index || 0, frames, values: frames.map((f) => values.get(f)) });
+  }
+  return [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
 }
 
 export class MirrorGap extends Error {
