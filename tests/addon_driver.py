@@ -18,6 +18,23 @@ import time
 from pathlib import Path
 
 MODULE = "bl_ext.user_default.stagecraft"
+# what a Blender's own Python holds besides the standard library (pip's bpy needs the same)
+BLENDER_BUNDLES = ("bpy", "numpy", "numpy.libs", "requests", "urllib3", "idna", "certifi",
+                   "charset_normalizer", "zstandard", "Cython", "cython.py")  # fmt: skip
+
+
+def stock_blender_path(directory: Path) -> Path:
+    """A module path holding only what a stock Blender bundles (links into this Python's bpy)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    assert spec is not None and spec.origin is not None
+    site = Path(spec.origin).parent.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in BLENDER_BUNDLES:
+        if (site / name).exists():
+            (directory / name).symlink_to(site / name)
+    return directory
 
 
 class DriverError(Exception):
@@ -27,10 +44,16 @@ class DriverError(Exception):
 class Driver:
     """One Blender process with the extension; ``call(op, **args)`` returns its answer."""
 
-    def __init__(self, user_dir: Path) -> None:
+    def __init__(self, user_dir: Path, stock: Path | None = None) -> None:
+        """``stock``: run in a Python that sees only the standard library and ``stock`` (from
+        ``stock_blender_path``): nothing of the project's environment, as in a Blender download."""
         env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir), "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, __file__]
+        if stock is not None:
+            env["PYTHONPATH"] = str(stock)
+            command = [sys.executable, "-S", __file__]  # no site-packages: no project, no venv
         self.process = subprocess.Popen(
-            [sys.executable, __file__],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -174,7 +197,18 @@ def _handle(op: str, args: dict) -> dict:
             repo="user_default", filepath=args["zip"], enable_on_install=True
         )
         module = _addon()
-        return {"result": sorted(result), "module": module.__name__, "file": module.__file__}
+        enabled = MODULE in bpy.context.preferences.addons
+        return {
+            "result": sorted(result),
+            "module": module.__name__,
+            "file": module.__file__,
+            "enabled": enabled,
+        }
+    if op == "environment":  # which of these this Python can import (before the add-on's wheels)
+        import importlib.util
+
+        names = ("numpy", "zmq", "msgpack", "trio", "av", "protocols", "scene")
+        return {"modules": [name for name in names if importlib.util.find_spec(name) is not None]}
     if op == "connect":
         prefs = bpy.context.preferences.addons[MODULE].preferences
         prefs.endpoint = args["endpoint"]
@@ -236,6 +270,12 @@ def _handle(op: str, args: dict) -> dict:
             obj.select_set(obj.name in (args["prop"], args["character"]))
         bpy.context.view_layer.objects.active = _obj(args["character"])
         return {"result": sorted(bpy.ops.stagecraft.attach_to_bone(bone=args["bone"], keep_world=False))}
+    if op == "undo_push":  # what Blender does after each operator an artist runs
+        bpy.ops.ed.undo_push(message=args.get("message", "step"))
+        return {}
+    if op == "undo":
+        bpy.ops.ed.undo()
+        return {}
     if op == "feed":
         _sync().feed([bytes.fromhex(f) for f in args["frames"]])
         return {"status": _status()}

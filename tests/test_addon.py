@@ -27,7 +27,7 @@ from protocols import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from addon_driver import Driver, DriverError
+from addon_driver import Driver, DriverError, stock_blender_path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "blender_addon"))
@@ -255,3 +255,40 @@ def test_the_built_addon_imports_only_blender_its_wheels_and_what_it_bundles(tmp
                     if root not in sys.stdlib_module_names | bundled_wheels | blender:
                         outside.append(f"{name}:{node.lineno} imports {root}")
     assert outside == []
+
+
+def test_the_built_addon_installs_enables_and_syncs_in_a_blender_with_nothing_of_ours(tmp_path):
+    """Blender's own extension operator, in a Python that has only what Blender bundles."""
+    stage = StageProcess(tmp_path / "stage", "--empty").start()
+    blender = Driver(tmp_path / "blender-stock", stock=stock_blender_path(tmp_path / "stock"))
+    try:
+        assert blender.call("environment")["modules"] == ["numpy"], "this Python has only what Blender has"
+        installed = blender.call("install", zip=str(build.build(tmp_path / "dist", ROOT / "dist" / "wheels")))
+        assert installed["result"] == ["FINISHED"] and installed["enabled"]
+        blender.call("connect", endpoint=stage.commands)
+        with stage.client() as script:
+            script.apply(CreateNode(kind="mesh", name="Crate", mesh=MeshSpec(primitive="cube")))
+            blender.call("tick_until", cond={"name": "Crate", "location": [0, 0, 0]})
+            blender.call("move", name="Crate", location=[0.5, 1.0, 1.5], tick=True)
+            wait_server(script, "Crate", (0.5, 1.0, 1.5))
+    finally:
+        blender.close()
+        stage.kill()
+
+
+def test_undo_sends_the_reverted_values_and_deletes_nothing(world):
+    """Ctrl-Z re-allocates every object in Blender: that must not read as a delete."""
+    a, b, script = world["a"], world["b"], world["script"]
+    box = shared_mesh(world, "Undone")
+    a.call("undo_push", message="before")
+    a.call("move", name=box, location=[1.0, 0.0, 0.0], tick=True)
+    wait_server(script, box, (1.0, 0.0, 0.0))
+    a.call("undo_push", message="first move")
+    a.call("move", name=box, location=[2.0, 0.0, 0.0], tick=True)
+    wait_server(script, box, (2.0, 0.0, 0.0))
+    a.call("undo_push", message="second move")
+    a.call("undo")
+    a.call("tick", n=3)
+    wait_server(script, box, (1.0, 0.0, 0.0))  # the undone value is an edit like any other
+    assert box in [n.name for n in script.tree().nodes], "the undo deleted nothing"
+    b.call("tick_until", cond={"name": box, "location": [1.0, 0.0, 0.0]})

@@ -243,9 +243,13 @@ class StageSync:
 
     def _push_local(self) -> None:
         commands: list[object] = []
+        if any((o := self.stage.object(uuid)) is None or not alive(o) for uuid in self._known):
+            # an undo or redo re-allocates every object: find the nodes again by their ids, so
+            # that only an object that is really gone from the scene reads as a delete
+            self.stage.reindex()
         for uuid, known in list(self._known.items()):
             obj = self.stage.object(uuid)
-            if obj is None or not alive(obj):
+            if obj is None or not alive(obj) or not obj.users_scene:
                 commands.append(DeleteNode(node=uuid))
                 self.stage.forget(uuid)
                 del self._known[uuid]
