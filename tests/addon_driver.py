@@ -270,6 +270,10 @@ def _handle(op: str, args: dict) -> dict:
             obj.select_set(obj.name in (args["prop"], args["character"]))
         bpy.context.view_layer.objects.active = _obj(args["character"])
         return {"result": sorted(bpy.ops.stagecraft.attach_to_bone(bone=args["bone"], keep_world=False))}
+    if op == "frame":  # the artist scrubs the timeline to this frame
+        bpy.context.scene.frame_set(args["frame"])
+        _sync().tick()
+        return {"status": _status()}
     if op == "undo_push":  # what Blender does after each operator an artist runs
         bpy.ops.ed.undo_push(message=args.get("message", "step"))
         return {}

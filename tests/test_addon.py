@@ -22,6 +22,7 @@ from protocols import (
     CameraParams,
     CreateNode,
     MeshSpec,
+    RackFocus,
     SetBonePose,
     SetTransform,
 )
@@ -292,3 +293,21 @@ def test_undo_sends_the_reverted_values_and_deletes_nothing(world):
     wait_server(script, box, (1.0, 0.0, 0.0))  # the undone value is an edit like any other
     assert box in [n.name for n in script.tree().nodes], "the undo deleted nothing"
     b.call("tick_until", cond={"name": box, "location": [1.0, 0.0, 0.0]})
+
+
+def test_playing_the_timeline_writes_nothing_to_the_stage(world):
+    """Scrubbing through a rack focus and a keyed pose moves keyed values: not an artist's edit."""
+    a, script = world["a"], world["script"]
+    script.apply(CreateNode(kind="camera", name="Puller", camera=CameraParams()))
+    script.apply(CreateNode(kind="mesh", name="Near", mesh=MeshSpec(primitive="cube")))
+    script.apply(RackFocus(node="Puller", frames=24, from_distance=1.0, to_distance=6.0, start_frame=1))
+    seq = script.hello().seq
+    a.call("tick_until", cond={"applied_seq": seq})
+    for frame in range(1, 25, 3):
+        a.call("frame", frame=frame)
+    a.call("frame", frame=1)
+    a.call("tick", n=3)
+    marker = script.apply(SetTransform(node="Near", location=(0.0, 0.0, 0.1))).seq
+    events = script.events(after=seq).events
+    assert [e.seq for e in events] == [marker], [type(e.command).__name__ for e in events]
+    assert script.node("Puller").animation is not None, "the pull is intact"

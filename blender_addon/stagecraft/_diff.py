@@ -31,8 +31,39 @@ _REST = ((1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
 _PARAMS = {"material": SetMaterial, "camera": SetCamera, "light": SetLight}
 
 
+# keyed properties, by the curve's path: the NodeState field (and setting) they drive
+_ANIMATED_SETTINGS = {
+    "data.lens": "lens",
+    "data.dof.focus_distance": "focus_distance",
+    "data.dof.aperture_fstop": "fstop",
+}
+
+
+def without_animated(known: NodeState, now: NodeState) -> NodeState:
+    """``now`` with every keyed property as ``known`` has it.
+
+    Playing or scrubbing the timeline moves keyed values; that is the animation playing, not an
+    artist's edit, and must never be sent to the stage (where setting a keyed focus by hand
+    would end a rack focus for everyone).
+    """
+    paths = {curve.path for curve in now.animation or ()}
+    if not paths:
+        return now
+    changes: dict[str, object] = {}
+    if paths & {"location", "rotation_quaternion", "scale"}:
+        changes["transform"] = known.transform
+    if any(path.startswith("pose.bones[") for path in paths):
+        changes["pose"] = known.pose
+    keyed = {_ANIMATED_SETTINGS[p] for p in paths if p in _ANIMATED_SETTINGS}
+    if keyed and now.camera is not None and known.camera is not None:
+        changes["camera"] = dataclasses.replace(now.camera, **{f: getattr(known.camera, f) for f in keyed})
+    return dataclasses.replace(now, **changes)
+
+
 def local_changes(known: NodeState, now: NodeState) -> list[object]:
-    """The commands that take the stage's ``known`` state of a node to ``now``."""
+    """The commands that take the stage's ``known`` state of a node to ``now`` (keyed properties
+    left out: see ``without_animated``)."""
+    now = without_animated(known, now)
     node = now.uuid
     commands: list[object] = []
     if now.name != known.name:

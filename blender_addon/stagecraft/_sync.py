@@ -259,7 +259,7 @@ class StageSync:
             changes = _diff.local_changes(known, now)
             if changes:
                 commands.extend(changes)
-                self._known[uuid] = now
+                self._known[uuid] = _diff.without_animated(known, now)
         for start in range(0, len(commands), MAX_BATCH):
             chunk = commands[start : start + MAX_BATCH]
             self._send(chunk[0] if len(chunk) == 1 else Batch(commands=tuple(chunk)), diff=True)
