@@ -178,6 +178,12 @@ class Stage:
         self._index.discard(uuid)
         self._family = None
 
+    def restore_node(self, state: NodeState) -> None:
+        """Give node ``state.uuid`` exactly ``state`` (an artist's edit the stage would refuse)."""
+        obj = self._index.get(state.uuid)
+        if obj is not None:
+            _state.restore(self._index, obj, state)
+
     def reindex(self) -> None:
         """Find the nodes again from the objects' ids (after objects were removed or loaded)."""
         self._index.rebuild()

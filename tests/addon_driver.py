@@ -145,6 +145,8 @@ def _holds(cond: dict) -> bool:
         return False
     if "applied_seq" in cond and _status().get("applied_seq", -1) < cond["applied_seq"]:
         return False
+    if "last_error_contains" in cond and cond["last_error_contains"] not in _status().get("last_error", ""):
+        return False
     if "name" in cond:
         state = _state(cond["name"])
         if not state["exists"]:

@@ -21,6 +21,7 @@ from protocols import (
     BoneSpec,
     CameraParams,
     CreateNode,
+    LightParams,
     MeshSpec,
     RackFocus,
     SetBonePose,
@@ -311,3 +312,18 @@ def test_playing_the_timeline_writes_nothing_to_the_stage(world):
     events = script.events(after=seq).events
     assert [e.seq for e in events] == [marker], [type(e.command).__name__ for e in events]
     assert script.node("Puller").animation is not None, "the pull is intact"
+
+
+def test_a_value_the_stage_refuses_is_taken_back_and_nothing_else(world):
+    a, script = world["a"], world["script"]
+    script.apply(CreateNode(kind="light", name="Overdriven", light=LightParams(energy=100.0)))
+    box = shared_mesh(world, "Kept")
+    a.call("tick_until", cond={"name": "Overdriven"})
+    identity = a.call("get", name=box, path="session_uid")["value"]
+    a.call("set", name="Overdriven", path="data.energy", value=2e7)  # over the stage's 10 MW limit
+    a.call("move", name=box, location=[0.0, 3.0, 0.0], tick=True)
+    a.call("tick_until", cond={"last_error_contains": "taken back"})
+    assert a.call("get", name="Overdriven", path="data.energy")["value"] == pytest.approx(100.0)
+    wait_server(script, box, (0.0, 3.0, 0.0))
+    assert a.call("state", name=box)["location"] == pytest.approx([0.0, 3.0, 0.0]), "the other edit stays"
+    assert a.call("get", name=box, path="session_uid")["value"] == identity, "no rebuild: the same object"

@@ -223,6 +223,22 @@ class StageSync:
         self._last_ping = time.monotonic()
         self._behind = snapshot.seq
 
+    def _revert(self, sent: _Sent, refusal: ProtocolError) -> None:
+        """Take back an edit the stage refused: only the nodes it touched, to the stage's values."""
+        assert self._client is not None
+        for uuid in sent.fields:
+            if self.stage.object(uuid) is None:
+                continue
+            try:
+                truth = self._client.node(uuid)
+            except ProtocolError:  # the stage no longer has it: the next event says so
+                continue
+            local = self.stage.node_state(uuid)
+            for command in _diff.local_changes(local, truth):
+                self.stage.apply(command, check=False)  # this Blender only: back to the stage's value
+            self._known[uuid] = self.stage.node_state(uuid)
+        self._report(f"the stage refused an edit and it was taken back: {refusal}")
+
     def _rejoin(self, why: str) -> None:
         self._report(why)
         self.connect()
@@ -255,8 +271,13 @@ class StageSync:
                 del self._known[uuid]
                 continue
             _normalise(obj)
-            now = self.stage.node_state(uuid)
-            changes = _diff.local_changes(known, now)
+            try:
+                now = self.stage.node_state(uuid)
+                changes = _diff.local_changes(known, now)
+            except ProtocolError as exc:  # a value the stage cannot take (light power 2e7 W)
+                self.stage.restore_node(known)
+                self._report(f"{obj.name}: {exc.message}; taken back to the stage's value")
+                continue
             if changes:
                 commands.extend(changes)
                 self._known[uuid] = _diff.without_animated(known, now)
@@ -286,8 +307,8 @@ class StageSync:
                 del self._pending[msg_id]
                 sent = self._sent.pop(msg_id, None)
                 if sent is not None and sent.diff:  # this Blender shows an edit the stage lacks
-                    self._rejoin(f"the stage refused an edit ({exc}); resyncing")
-                    return
+                    self._revert(sent, exc)
+                    continue
                 self._report(f"the stage refused: {exc}")
                 continue
             del self._pending[msg_id]
