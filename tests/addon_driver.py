@@ -276,6 +276,15 @@ def _handle(op: str, args: dict) -> dict:
         bpy.context.scene.frame_set(args["frame"])
         _sync().tick()
         return {"status": _status()}
+    if op == "duplicate":  # Shift-D (or Alt-D with linked=True) on one object
+        original = _obj(args["name"])
+        bpy.ops.object.select_all(action="DESELECT")
+        original.select_set(True)
+        bpy.context.view_layer.objects.active = original
+        bpy.ops.object.duplicate(linked=args.get("linked", False))
+        copy = bpy.context.view_layer.objects.active
+        copy.name = args["as"]
+        return {"name": copy.name}
     if op == "undo_push":  # what Blender does after each operator an artist runs
         bpy.ops.ed.undo_push(message=args.get("message", "step"))
         return {}

@@ -327,3 +327,16 @@ def test_a_value_the_stage_refuses_is_taken_back_and_nothing_else(world):
     wait_server(script, box, (0.0, 3.0, 0.0))
     assert a.call("state", name=box)["location"] == pytest.approx([0.0, 3.0, 0.0]), "the other edit stays"
     assert a.call("get", name=box, path="session_uid")["value"] == identity, "no rebuild: the same object"
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["shift-d", "alt-d"])
+def test_a_duplicate_becomes_a_node_of_its_own(world, linked):
+    a, b, script = world["a"], world["b"], world["script"]
+    original = shared_mesh(world, f"Original{int(linked)}")
+    copy = a.call("duplicate", name=original, **{"as": f"Copy{int(linked)}"}, linked=linked)["name"]
+    a.call("move", name=copy, location=[4.0, 0.0, 0.0], tick=True)
+    wait_server(script, copy, (4.0, 0.0, 0.0))
+    nodes = {n.name: n.uuid for n in script.tree().nodes}
+    assert nodes[copy] != nodes[original], "the copy has a uuid of its own"
+    b.call("tick_until", cond={"name": copy, "location": [4.0, 0.0, 0.0]})
+    assert b.call("state", name=original)["location"] == pytest.approx([0.0, 0.0, 0.0]), "the original stays"

@@ -21,8 +21,10 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
+import uuid as uuid_module
 from pathlib import Path
 
+import bpy
 import zmq
 
 from . import _diff
@@ -32,13 +34,14 @@ from ._vendor.protocols import (
     Applied,
     BadMessage,
     Batch,
+    Compacted,
     CreateNode,
     CurveKeys,
     DeleteNode,
     Event,
     EventStream,
     Hello,
-    NotFound,
+    NodeState,
     ProtocolError,
     ServerInfo,
     StageClient,
@@ -47,7 +50,7 @@ from ._vendor.protocols import (
     new_id,
 )
 from ._vendor.protocols._client import EVENT_TOPIC
-from ._vendor.scene import AssetStore, Stage, bake_parent_inverse
+from ._vendor.scene import UUID_KEY, AssetStore, Stage, bake_parent_inverse
 
 CONFLICT_WINDOW_S = 1.0  # a foreign edit this soon after our own to the same field overrode it
 MAX_EVENTS_PER_TICK = 10_000
@@ -114,6 +117,7 @@ class StageSync:
         self._last_ping = 0.0
         self._behind = 0  # the stage's seq at the last ping reply
         self._applied_at_ping = 0  # our seq when the ping went out: the stage's answer is at least it
+        self._object_count = -1  # of the file, at the last look for copies
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -259,6 +263,9 @@ class StageSync:
 
     def _push_local(self) -> None:
         commands: list[object] = []
+        if len(bpy.data.objects) != self._object_count:  # objects came or went: look for copies
+            self._object_count = len(bpy.data.objects)
+            commands.extend(self._adopt_copies())
         if any((o := self.stage.object(uuid)) is None or not alive(o) for uuid in self._known):
             # an undo or redo re-allocates every object: find the nodes again by their ids, so
             # that only an object that is really gone from the scene reads as a delete
@@ -284,6 +291,32 @@ class StageSync:
         for start in range(0, len(commands), MAX_BATCH):
             chunk = commands[start : start + MAX_BATCH]
             self._send(chunk[0] if len(chunk) == 1 else Batch(commands=tuple(chunk)), diff=True)
+
+    def _adopt_copies(self) -> list[object]:
+        """New stage nodes for objects an artist duplicated (Shift-D / Alt-D copy our ids).
+
+        A copy gets a fresh uuid and is created on the stage as it is; a copy of an object an
+        asset import made cannot be rebuilt elsewhere, so it stays in this Blender only.
+        """
+        creates: list[object] = []
+        for obj in bpy.data.objects:
+            uuid = obj.get(UUID_KEY)
+            if not isinstance(uuid, str) or self.stage.object(uuid) in (obj, None) or not obj.users_scene:
+                continue
+            fresh = new_id_hex()
+            obj[UUID_KEY] = fresh
+            self.stage.reindex()
+            state = self.stage.node_state(fresh)
+            if state.source is not None or state.kind == "asset":
+                self.stage.forget(fresh)
+                keys = obj.keys()
+                for key in [k for k in keys if k.startswith("stagecraft_")]:
+                    del obj[key]
+                self._report(f"{obj.name} is a copy of an imported object: it stays in this Blender only")
+                continue
+            creates.append(_create_from(state))
+            self._known[fresh] = state
+        return creates
 
     def _send(self, command: object, *, diff: bool) -> None:
         msg_id = self._client.send(command)
@@ -336,7 +369,7 @@ class StageSync:
                 return
             try:
                 event = self._events.next(timeout=wait)
-            except NotFound as exc:  # a gap the journal no longer holds: start over
+            except Compacted as exc:  # a gap the journal no longer holds: start over
                 self._rejoin(f"missed events the stage has compacted ({exc}); resyncing")
                 return
             except ProtocolError as exc:
@@ -437,3 +470,17 @@ def _normalise(obj) -> None:
             if pose_bone.rotation_mode != "QUATERNION":
                 pose_bone.rotation_mode = "QUATERNION"
     bake_parent_inverse(obj)
+
+
+def new_id_hex() -> str:
+    """A fresh node uuid (32 hex digits, as the stage assigns them)."""
+    return uuid_module.uuid4().hex
+
+
+def _create_from(state: NodeState) -> CreateNode:
+    """The create_node that makes ``state`` on the stage (a copy an artist made)."""
+    return CreateNode(
+        kind=state.kind, name=state.name, uuid=state.uuid, parent=state.parent, parent_bone=state.parent_bone,
+        transform=state.transform, mesh=state.mesh, material=state.material, camera=state.camera,
+        light=state.light, armature=state.armature,
+    )  # fmt: skip
