@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import gc
 import ipaddress
 import logging
 import signal
@@ -106,6 +107,9 @@ def run_server(config: ServerConfig, on_ready: Callable[[Endpoints], None]) -> N
         journal.commit()
         logger.info("built stage %r from %s (%d commands)", stage_name, config.stage_file, len(commands))
 
+    # everything loaded so far (Blender's modules, the recovered stage) lives as long as the
+    # server: keep it out of the garbage collector's full passes, which otherwise walk it often
+    gc.freeze()
     stage_thread = StageThread()
     context = zmq.Context()
     authenticator, curve = _start_curve(context, config.curve_dir)
