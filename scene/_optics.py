@@ -9,9 +9,9 @@ from typing import Any
 
 import bpy
 import numpy as np
-from mathutils import Vector
+from mathutils import Matrix, Vector
 
-from optics import OpticsTable
+from optics import SHOT_SIZES, OpticsTable
 from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
 
 from . import _animation, _camera
@@ -43,26 +43,14 @@ def view_axis(camera: bpy.types.Object) -> Vector:
 
 def subject_point(obj: bpy.types.Object) -> Vector:
     """Where a node is, for focusing and framing: its posed skeleton's or geometry's centre."""
-    if obj.type == "ARMATURE" and obj.pose.bones:
-        points = [obj.matrix_world @ p for b in obj.pose.bones for p in (b.head, b.tail)]
-    elif obj.type == "MESH":
-        points = [obj.matrix_world @ Vector(corner) for corner in obj.bound_box]
-    else:
-        return obj.matrix_world.translation.copy()
-    low = Vector(np.min(points, axis=0))
-    high = Vector(np.max(points, axis=0))
+    low, high = _subject_bounds(obj)
     return (low + high) / 2.0
 
 
 def subject_height(obj: bpy.types.Object) -> float:
     """A node's height in the world (m): its posed skeleton's, or its bounding box's."""
-    if obj.type == "ARMATURE" and obj.pose.bones:
-        zs = [(obj.matrix_world @ p).z for b in obj.pose.bones for p in (b.head, b.tail)]
-    elif obj.type == "MESH":
-        zs = [(obj.matrix_world @ Vector(c)).z for c in obj.bound_box]
-    else:
-        zs = [0.0]
-    height = max(zs) - min(zs)
+    low, high = _subject_bounds(obj)
+    height = high.z - low.z
     if height <= 1e-6:
         raise InvalidArgument(
             f"node {obj.name!r} has no height to frame; give subject_height", field="target"
@@ -93,6 +81,50 @@ def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
     if fit == "HORIZONTAL":
         return cam.sensor_width, cam.sensor_width * aspect
     return cam.sensor_height / aspect, cam.sensor_height
+
+
+EYE_BELOW_TOP = 0.065  # a standing adult's eyes below the top of the head, as a share of height
+
+
+def shot_aim(target: bpy.types.Object, frame_m: float) -> Vector:
+    """Where a shot of ``target`` whose frame is ``frame_m`` high puts the frame's centre.
+
+    A shot that holds the whole subject centres it (head- and foot-room alike); a closer shot of
+    a character puts its eyes on the upper third line, as camera operators frame people. Other
+    subjects are centred.
+    """
+    centre = subject_point(target)
+    low, high = _subject_bounds(target)
+    height = high.z - low.z
+    if target.type != "ARMATURE" or frame_m >= height:
+        return centre
+    eyes = [target.matrix_world @ b.head for b in target.pose.bones if "eye" in b.name.lower()]
+    eye_z = sum(p.z for p in eyes) / len(eyes) if eyes else high.z - EYE_BELOW_TOP * height
+    return Vector((centre.x, centre.y, eye_z - frame_m / 6.0))
+
+
+def aim_at(camera: bpy.types.Object, point: Vector, distance: float) -> None:
+    """Point the camera at ``point`` from ``distance`` metres, keeping its bearing and height
+    angle to the point and a level horizon."""
+    world = camera.matrix_world.copy()
+    direction = point - world.translation
+    if direction.length < 1e-9:
+        direction = view_axis(camera)
+    direction.normalize()
+    rotation = direction.to_track_quat("-Z", "Y")
+    scale = world.to_scale()
+    camera.matrix_world = Matrix.LocRotScale(point - direction * distance, rotation, scale)
+
+
+def _subject_bounds(obj: bpy.types.Object) -> tuple[Vector, Vector]:
+    if obj.type == "ARMATURE" and obj.pose.bones:
+        points = [obj.matrix_world @ p for b in obj.pose.bones for p in (b.head, b.tail)]
+    elif obj.type == "MESH":
+        points = [obj.matrix_world @ Vector(corner) for corner in obj.bound_box]
+    else:
+        point = obj.matrix_world.translation.copy()
+        return point, point
+    return Vector(np.min(points, axis=0)), Vector(np.max(points, axis=0))
 
 
 def move_along_view(camera: bpy.types.Object, delta: float) -> None:
@@ -146,16 +178,13 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
 
     camera = camera_of(index, cmd.node)
     target = index.resolve(cmd.target, "target")
+    if target == camera:
+        raise InvalidArgument(f"camera {camera.name!r} cannot frame itself; name a subject", field="target")
     height = cmd.subject_height or subject_height(target)
     wanted = framing_distance_m(height, cmd.shot_size, camera.data.lens, effective_sensor_mm(camera)[1])
-    now = distance_along_view(camera, subject_point(target))
-    if now <= 0.0:
-        raise InvalidArgument(
-            f"{target.name!r} is behind camera {camera.name!r}; aim the camera at it", field="target"
-        )
     guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
-    move_along_view(camera, now - wanted)
+    aim_at(camera, shot_aim(target, SHOT_SIZES[cmd.shot_size] * height), wanted)
     if camera.data.dof.focus_object is None:
         _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
         camera.data.dof.focus_distance = wanted

@@ -13,6 +13,7 @@ from mathutils import Vector
 from engine_server import AssetStore
 from optics import default_optics, dof_limits_m, hyperfocal_m
 from protocols import (
+    ArmatureSpec,
     CameraParams,
     CreateNode,
     FrameShot,
@@ -119,8 +120,34 @@ def test_frame_shot_moves_the_camera_to_the_shot_size(stage: Stage) -> None:
     assert _projected_height("Pillar") == pytest.approx(2.0, rel=0.02)
     stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="full"))
     assert _projected_height("Pillar") == pytest.approx(1 / 1.2, rel=0.02)
-    with pytest.raises(InvalidArgument, match="behind"):
+    with pytest.raises(InvalidArgument, match="itself"):
         stage.apply(FrameShot(node="Cam", target="Cam", shot_size="full", subject_height=1.0))
+
+
+@pytest.mark.parametrize("size", ["close_up", "medium_close_up", "medium", "cowboy", "full"])
+def test_every_shot_size_frames_a_character_as_an_operator_would(stage: Stage, size) -> None:
+    """The camera re-aims: eyes on the upper third when the shot crops, the whole body with
+    head- and foot-room when it does not, a level horizon; from a camera aimed elsewhere."""
+    stage.apply(CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx", body="mannequin"),
+                           transform=Transform(location=(0.5, 1.0, 0.0))))  # fmt: skip
+    stage.apply(CreateNode(kind="camera", name="Op", camera=CameraParams(lens=50.0),
+                           transform=Transform(location=(2.0, -6.0, 2.4))))  # fmt: skip
+    stage.apply(FrameShot(node="Op", target="Hero", shot_size=size))
+    bpy.context.view_layer.update()
+    scene, camera, hero = bpy.context.scene, bpy.data.objects["Op"], bpy.data.objects["Hero"]
+    seen = np.array([world_to_camera_view(scene, camera, hero.matrix_world @ p)
+                     for b in hero.pose.bones for p in (b.head, b.tail)])  # fmt: skip
+    eyes = np.array([world_to_camera_view(scene, camera, hero.matrix_world @ b.head)
+                     for b in hero.pose.bones if "eye" in b.name])  # fmt: skip
+    assert abs((camera.matrix_world.to_3x3() @ Vector((1.0, 0.0, 0.0))).z) < 1e-6, "the horizon is level"
+    assert np.all(seen[:, 2] > 0), "the subject is in front of the camera"
+    if size == "full":
+        assert 0.03 < seen[:, 1].min() < 0.15 and 0.85 < seen[:, 1].max() < 0.97, "head- and foot-room"
+        assert seen[:, 0].min() > 0.2 and seen[:, 0].max() < 0.8
+    else:
+        assert eyes[:, 1].mean() == pytest.approx(2 / 3, abs=0.03), "the eyes on the upper third"
+        assert eyes[:, 0].mean() == pytest.approx(0.5, abs=0.05)
+        assert eyes[:, 1].mean() < seen[:, 1].max() < 1.0, "the top of the head is in frame"
 
 
 def test_rack_focus_is_keyframed_and_survives_a_rebuild(stage: Stage, tmp_path) -> None:
