@@ -112,3 +112,13 @@ def test_beyond_loopback_the_page_streams_with_the_token_from_its_address(tmp_pa
         assert not json.loads(without.stdout.strip().splitlines()[-1])["ok"]
     finally:
         stage.stop()
+
+
+def test_inspector_fields_show_the_stage_value_unless_typed_in(web_stage: StageProcess) -> None:
+    """A focused field follows a change from another tab; a refused entry reverts on Esc."""
+    with web_stage.client() as client:
+        lens = 28.0 if client.node("CamA").camera.lens != 28.0 else 40.0
+    result = stage_check(web_stage.web, "stale", camera="CamA", lens=lens, bad=0.0)
+    assert result["focusedFollowed"], "the field kept focus while it showed the new value"
+    assert result["refusedShown"] == 0.0, "the refused entry stays visible beside its error until Esc"
+    assert result["reverted"] == lens and result["errorHidden"]

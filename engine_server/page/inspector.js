@@ -25,6 +25,8 @@ export class Inspector {
     root.addEventListener("change", (e) => this.onChange(e));
     root.addEventListener("input", (e) => this.onInput(e));
     root.addEventListener("click", (e) => this.onClick(e));
+    root.addEventListener("keydown", (e) => this.onKey(e));
+    root.addEventListener("focusout", (e) => this.onLeave(e));
   }
 
   /** Show nothing selected. */
@@ -99,10 +101,12 @@ export class Inspector {
       ${readout}`;
   }
 
-  /** Put the node's value into a field's inputs (`force`: even if focused or in error). */
+  /** Put the node's value into a field's inputs (`force`: even while typed in or in error).
+   * A field shows the stage's value unless someone is typing in it. */
   fill(spec, force) {
     const row = this.row(spec.id);
-    if (!force && (row.classList.contains("has-error") || row.contains(document.activeElement))) return;
+    if (!force && (row.classList.contains("has-error") || row.dataset.typing)) return;
+    delete row.dataset.typing;
     if (spec.type === "action") {
       for (const input of spec.inputs) {
         const el = row.querySelector(`[data-key="${input.key}"]`);
@@ -145,6 +149,7 @@ export class Inspector {
   onInput(e) {
     const row = e.target.closest(".field");
     if (!row) return;
+    row.dataset.typing = "1";
     if (e.target.type === "range") row.querySelector('input[type="number"]').value = e.target.value;
     if (e.target.type === "number" && row.querySelector('input[type="range"]')) row.querySelector('input[type="range"]').value = e.target.value;
   }
@@ -155,7 +160,31 @@ export class Inspector {
     if (!row || !this.node) return;
     const spec = this.fields.get(row.dataset.field);
     if (spec.type === "action") return;
+    delete row.dataset.typing;
     this.apply(spec, row);
+  }
+
+  /** Esc takes a field back to the stage's value (an entry being typed, or one refused). */
+  onKey(e) {
+    const row = e.target.closest(".field");
+    if (e.key !== "Escape" || !row || !this.node) return;
+    this.revert(row);
+    e.target.blur();
+    e.preventDefault();
+  }
+
+  /** Leaving a field the stage refused takes it back to the stage's value. */
+  onLeave(e) {
+    const row = e.target.closest(".field");
+    if (!row || row.contains(e.relatedTarget) || !row.classList.contains("has-error") || !this.node) return;
+    this.revert(row);
+  }
+
+  revert(row) {
+    const spec = this.fields.get(row.dataset.field);
+    if (!spec) return;
+    this.clearError(row);
+    this.fill(spec, true);
   }
 
   onClick(e) {

@@ -6,6 +6,7 @@
 //   video      the page goes live and decodes frames; a frame drawn to a canvas is not blank
 //   lens       two tabs select a camera; tab 1 types a focal length; tab 2's inspector shows it
 //   bad-field  a value typed into an inspector field comes back with the server's error beside it
+//   stale      a focused field shows a change made elsewhere; a refused entry reverts on Esc
 // Options: {"camera": "CamA", "lens": 50, "field": "fstop", "value": "0.2",
 //           "minFrames": 30, "screenshot": "/tmp/page.png", "timeoutMs": 90000}
 
@@ -123,7 +124,26 @@ async function badField(context) {
   return { page, result: { error: await page.textContent(errorSelector), code: await page.getAttribute(errorSelector, "title"), rowHasError } };
 }
 
-const SCENARIOS = { video, lens, "bad-field": badField };
+async function stale(context) {
+  const [one, two] = [await openPage(context), await openPage(context)];
+  for (const page of [one, two]) await selectNode(page, options.camera);
+  const field = '[data-testid="inspector-lens"]';
+  await one.focus(field); // focused, nothing typed: it must still follow the stage
+  await two.fill(field, String(options.lens));
+  await two.press(field, "Enter");
+  await one.waitForFunction(([s, v]) => Number(document.querySelector(s).value) === v, [field, options.lens], { polling: 100 });
+  const focusedFollowed = await one.evaluate((s) => document.activeElement === document.querySelector(s), field);
+  await one.fill(field, String(options.bad));
+  await one.press(field, "Enter");
+  await one.waitForSelector('[data-testid="inspector-lens-error"]:not([hidden])');
+  const refusedShown = Number(await one.inputValue(field));
+  await one.press(field, "Escape");
+  await one.waitForFunction(([s, v]) => Number(document.querySelector(s).value) === v, [field, options.lens], { polling: 100 });
+  const errorHidden = await one.$eval('[data-testid="inspector-lens-error"]', (el) => el.hidden);
+  return { page: one, result: { focusedFollowed, refusedShown, reverted: Number(await one.inputValue(field)), errorHidden } };
+}
+
+const SCENARIOS = { video, lens, "bad-field": badField, stale };
 
 async function main() {
   if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
