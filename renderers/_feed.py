@@ -24,6 +24,7 @@ class ViewFeed:
         self._latency_ms = 0.0
         self._arrivals: collections.deque[float] = collections.deque()
         self.updated = 0  # frames received so far
+        self.rendered = threading.Event()  # set by the first real picture
 
     def put(self, frame: RenderedFrame) -> None:
         now = time.time()
@@ -35,9 +36,11 @@ class ViewFeed:
             while self._arrivals and self._arrivals[0] < now - FPS_WINDOW_S:
                 self._arrivals.popleft()
             self.updated += 1
+        self.rendered.set()
 
     def latest(self) -> np.ndarray:
-        """The newest picture (black until the first frame); the same one again if nothing changed."""
+        """The newest picture (black until the first frame: wait on ``rendered``); the same one
+        again if nothing changed."""
         with self._lock:
             return self._rgb
 

@@ -23,6 +23,7 @@ from protocols import (
     CreateNode,
     LightParams,
     MeshSpec,
+    NotFound,
     RackFocus,
     SetBonePose,
     SetTransform,
@@ -68,10 +69,18 @@ def shared_mesh(world, name: str) -> str:
 
 
 def wait_server(script, name: str, location, timeout: float = 20.0) -> None:
+    """Until the stage's node ``name`` (which may not exist yet) is at ``location``."""
     deadline = time.monotonic() + timeout
-    while not np.allclose(script.node(name).transform.location, location, atol=1e-4):
+    while not _at(script, name, location):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the stage's {name} never reached {location}")
+
+
+def _at(script, name: str, location) -> bool:
+    try:
+        return bool(np.allclose(script.node(name).transform.location, location, atol=1e-4))
+    except NotFound:  # a node an artist made that the stage has not applied yet
+        return False
 
 
 def test_script_change_reaches_both_blenders(world):

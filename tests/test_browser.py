@@ -122,3 +122,13 @@ def test_inspector_fields_show_the_stage_value_unless_typed_in(web_stage: StageP
     assert result["focusedFollowed"], "the field kept focus while it showed the new value"
     assert result["refusedShown"] == 0.0, "the refused entry stays visible beside its error until Esc"
     assert result["reverted"] == lens and result["errorHidden"]
+
+
+def test_the_first_picture_of_a_new_view_is_a_real_render(web_stage: StageProcess) -> None:
+    """No black stand-in under a LIVE badge: the page shows "rendering…" until the first render."""
+    result = stage_check(web_stage.web, "first-frame", size="480x270")
+    assert (result["first"]["width"], result["first"]["height"]) == (480, 270)
+    first = result["first"]
+    assert first["mean"] > 10 and first["stddev"] > 5, f"the picture at LIVE is a render, not black: {first}"
+    states = result["states"]
+    assert states[-1] == "live" and "error" not in states, states

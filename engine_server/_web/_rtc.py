@@ -6,6 +6,7 @@ The page is the offerer: it adds a receive-only video transceiver and the data c
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription, Vid
 from renderers import ViewFeed
 
 CHANNELS = ("stage", "input")
+FIRST_FRAME_POLL_S = 0.5  # how often a track waiting for its first picture looks whether it was closed
 _LOOPBACK = "127.0.0.1"
 
 
@@ -35,13 +37,20 @@ def allow_loopback_candidates() -> None:
 
 
 class FeedTrack(VideoStreamTrack):
-    """Video of one view at the track's pace (30 fps): the newest frame, or the last one again."""
+    """Video of one view at the track's pace (30 fps): the newest frame, or the last one again.
+
+    Nothing is sent before the view's first real render: a viewer never sees a black stand-in
+    (the page says "rendering…" until the first picture arrives).
+    """
 
     def __init__(self, feed: ViewFeed) -> None:
         super().__init__()
         self.feed = feed
 
     async def recv(self) -> av.VideoFrame:
+        loop = asyncio.get_running_loop()
+        while not self.feed.rendered.is_set() and self.readyState == "live":
+            await loop.run_in_executor(None, self.feed.rendered.wait, FIRST_FRAME_POLL_S)
         pts, time_base = await self.next_timestamp()
         frame = av.VideoFrame.from_ndarray(self.feed.latest(), format="rgb24")
         frame.pts = pts

@@ -95,6 +95,7 @@ export class StageConnection {
       if (pc.connectionState === "failed") this.fail("the video connection failed");
       else if (pc.connectionState === "disconnected") this.on.state("reconnecting", "video interrupted");
       else if (pc.connectionState === "connected" && this.video.readyState >= 2) this.live();
+      else if (pc.connectionState === "connected") this.rendering();
     };
     this.video.onloadeddata = () => this.live();
     await pc.setLocalDescription(await pc.createOffer());
@@ -103,9 +104,19 @@ export class StageConnection {
   }
 
   live() {
+    clearInterval(this.renderingTimer);
     this.everLive = true;
     this.attempt = 0;
     this.on.state("live", "");
+  }
+
+  /** Connected, the first picture not here yet: the stage sends video only from its first render. */
+  rendering() {
+    const since = performance.now();
+    const show = () => this.on.state("rendering", `rendering… ${Math.round((performance.now() - since) / 1000)} s`);
+    clearInterval(this.renderingTimer);
+    show();
+    this.renderingTimer = setInterval(show, 1000);
   }
 
   onStageMessage(msg) {
@@ -169,6 +180,7 @@ export class StageConnection {
 
   close() {
     clearTimeout(this.retryTimer);
+    clearInterval(this.renderingTimer);
     const { ws, pc } = this;
     this.ws = this.pc = this.stageChannel = this.inputChannel = null;
     this.dropPending("the stage connection closed");

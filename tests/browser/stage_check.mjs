@@ -7,6 +7,8 @@
 //   lens       two tabs select a camera; tab 1 types a focal length; tab 2's inspector shows it
 //   bad-field  a value typed into an inspector field comes back with the server's error beside it
 //   stale      a focused field shows a change made elsewhere; a refused entry reverts on Esc
+//   first-frame  a view never rendered before: the states the page shows until live, and its
+//              very first decoded picture
 // Options: {"camera": "CamA", "lens": 50, "field": "fstop", "value": "0.2",
 //           "minFrames": 30, "screenshot": "/tmp/page.png", "timeoutMs": 90000}
 
@@ -27,13 +29,21 @@ const CHROMIUM_ARGS = [
 const logs = [];
 let tabs = 0;
 
-async function openPage(context) {
+async function openPage(context, query = "") {
   const page = await context.newPage();
   page.setDefaultTimeout(options.timeoutMs);
   const tag = `tab${++tabs}`;
   page.on("console", (m) => logs.push(`${tag} console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`${tag} pageerror: ${e.message}`));
-  await page.goto(url);
+  await page.addInitScript(() => {
+    // every state the badge shows, as it happens
+    window.__states = [];
+    new MutationObserver(() => {
+      const state = document.querySelector("#status")?.dataset.state;
+      if (state && window.__states.at(-1) !== state) window.__states.push(state);
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+  });
+  await page.goto(url + query);
   await page.waitForSelector('#status[data-state="live"]');
   return page;
 }
@@ -143,7 +153,13 @@ async function stale(context) {
   return { page: one, result: { focusedFollowed, refusedShown, reverted: Number(await one.inputValue(field)), errorHidden } };
 }
 
-const SCENARIOS = { video, lens, "bad-field": badField, stale };
+async function firstFrame(context) {
+  const page = await openPage(context, `?size=${options.size}`); // returns as the badge turns live
+  const first = await sampleFrame(page); // the picture shown the moment the page says LIVE
+  return { page, result: { states: await page.evaluate(() => window.__states), first } };
+}
+
+const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame };
 
 async function main() {
   if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
