@@ -168,8 +168,11 @@ class Page:
         return self.frame
 
     async def close(self) -> None:
-        await self.bridge.run(self._close)
+        # the WebSocket first: closed from this side, trio-websocket closes its TCP stream itself;
+        # closed by the stage first (it ends a viewer whose video connection closed), the stream
+        # is left to a reader task the test's nursery may cancel, and a socket leaks
         await self.socket.aclose()
+        await self.bridge.run(self._close)
 
 
 def _page_config(server: StageProcess) -> dict[str, Any]:
