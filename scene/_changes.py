@@ -8,7 +8,7 @@ node whose placement may have moved (the changed node and everything under it).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 import bpy
@@ -54,8 +54,9 @@ class Changes:
         curve = self.keyed.setdefault(uuid, {}).setdefault((path, index), set())
         curve.update(float(f) for f in frames)
 
-    def result(self, lookup: Any, family: Family) -> EventResult:
-        """The stage's new state for every noted node (``lookup``: uuid -> object or None)."""
+    def result(self, lookup: Any, family: Callable[[], Family]) -> EventResult:
+        """The stage's new state for every noted node (``lookup``: uuid -> object or None;
+        ``family``: who is whose child, read only if a noted node moved)."""
         worlds = WorldMatrices()
         created = tuple(
             _state.dump(obj, worlds) for uuid in self.created if (obj := lookup(uuid)) is not None
@@ -71,7 +72,7 @@ class Changes:
                 keyed = _animation.read_keys(obj, self.keyed[uuid])
                 changes[uuid] = dataclasses.replace(changes[uuid], keyed=keyed)
             if sections & MOVES:
-                moved.extend(family.children.get(obj.session_uid, ()))
+                moved.extend(family().children.get(obj.session_uid, ()))
         while moved:  # descendants: a new world matrix only
             child = moved.pop()
             part = uuid_of(child)  # a node, and not one deleted by this command
@@ -81,7 +82,7 @@ class Changes:
                     changes[part] = NodeChange(uuid=part, world=worlds.of(child))
                 elif known.world is None:
                     changes[part] = dataclasses.replace(known, world=worlds.of(child))
-            moved.extend(family.children.get(child.session_uid, ()))
+            moved.extend(family().children.get(child.session_uid, ()))
         return EventResult(
             created=created,
             changed=tuple(changes.values()),

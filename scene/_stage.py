@@ -148,7 +148,7 @@ class Stage:
                 check_storable(*applied, self._index, read_back=seal is None)
             sealed = None
             if seal is not None:
-                sealed = seal(applied[0], ctx.changes.result(self._index.get, self._children()))
+                sealed = seal(applied[0], ctx.changes.result(self._index.get, self._children))
         except BaseException:
             undo.rollback()
             raise
