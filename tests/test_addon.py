@@ -22,10 +22,12 @@ from protocols import (
     CameraParams,
     CreateNode,
     LightParams,
+    MaterialParams,
     MeshSpec,
     NotFound,
     RackFocus,
     SetBonePose,
+    SetMaterial,
     SetTransform,
 )
 
@@ -351,3 +353,19 @@ def test_a_duplicate_becomes_a_node_of_its_own(world, linked):
     assert nodes[copy] != nodes[original], "the copy has a uuid of its own"
     b.call("tick_until", cond={"name": copy, "location": [4.0, 0.0, 0.0]})
     assert b.call("state", name=original)["location"] == pytest.approx([0.0, 0.0, 0.0]), "the original stays"
+
+
+def test_edits_to_different_fields_of_one_node_are_no_conflict(world):
+    """Another client changes the material while this Blender's move is on its way: both stand."""
+    a, script = world["a"], world["script"]
+    box = shared_mesh(world, "TwoFields")
+    seq = script.apply(
+        SetMaterial(node=box, material=MaterialParams(roughness=0.9))
+    ).seq  # before a hears of it
+    a.call("move", name=box, location=[0.0, 0.0, 2.0], tick=True)  # sent; the material event comes next
+    wait_server(script, box, (0.0, 0.0, 2.0))
+    status = a.call("tick_until", cond={"applied_seq": seq + 1})["status"]
+    assert status["conflict"] == "", status["conflict"]
+    node = script.node(box)
+    assert node.material.roughness == pytest.approx(0.9) and node.transform.location == (0.0, 0.0, 2.0)
+    assert a.call("state", name=box)["location"] == pytest.approx([0.0, 0.0, 2.0])

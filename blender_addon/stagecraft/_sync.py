@@ -401,7 +401,7 @@ class StageSync:
     def _apply_foreign(self, event: Event, fields: dict[str, set[str]]) -> None:
         now = time.monotonic()
         for node, changed in fields.items():
-            if self._inflight[node] > 0:
+            if self._inflight[node] > 0 and changed & self._fields_in_flight(node):  # the same fields
                 self._clobbered[node] = (event.seq, event.session, changed)
             recent = self._recent.get(node)
             if recent is not None and now - recent[2] < CONFLICT_WINDOW_S and recent[1] & changed:
@@ -410,6 +410,10 @@ class StageSync:
                     f"overridden by seq {event.seq} from {event.session or 'the stage'}"
                 )
         self._apply(event.command, event)
+
+    def _fields_in_flight(self, node: str) -> set[str]:
+        """The fields of ``node`` our edits still on their way to the stage change."""
+        return {f for sent in self._sent.values() if sent.diff for f in sent.fields.get(node, ())}
 
     def _settle_own(self, event: Event, fields: dict[str, set[str]], own: _Sent) -> None:
         now = time.monotonic()
