@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
-import uuid as uuid_module
 from pathlib import Path
 
 import bpy
@@ -298,14 +297,18 @@ class StageSync:
         A copy gets a fresh uuid and is created on the stage as it is; a copy of an object an
         asset import made cannot be rebuilt elsewhere, so it stays in this Blender only.
         """
-        creates: list[object] = []
+        copies = []
         for obj in bpy.data.objects:
             uuid = obj.get(UUID_KEY)
-            if not isinstance(uuid, str) or self.stage.object(uuid) in (obj, None) or not obj.users_scene:
-                continue
-            fresh = new_id_hex()
-            obj[UUID_KEY] = fresh
-            self.stage.reindex()
+            if isinstance(uuid, str) and self.stage.object(uuid) not in (obj, None) and obj.users_scene:
+                obj[UUID_KEY] = new_id()  # 32 hex digits, unique to this Blender's session
+                copies.append(obj)
+        if not copies:
+            return []
+        self.stage.reindex()  # once for all of them: it reads every object of the file
+        creates: list[object] = []
+        for obj in copies:
+            fresh = obj[UUID_KEY]
             state = self.stage.node_state(fresh)
             if state.source is not None or state.kind == "asset":
                 self.stage.forget(fresh)
@@ -474,11 +477,6 @@ def _normalise(obj) -> None:
             if pose_bone.rotation_mode != "QUATERNION":
                 pose_bone.rotation_mode = "QUATERNION"
     bake_parent_inverse(obj)
-
-
-def new_id_hex() -> str:
-    """A fresh node uuid (32 hex digits, as the stage assigns them)."""
-    return uuid_module.uuid4().hex
 
 
 def _create_from(state: NodeState) -> CreateNode:
