@@ -61,7 +61,7 @@ class FitWeights:
     pose: float = 1.0  # radians
     hand_pose: float = 0.6  # radians
     limit: float = 0.03  # radians past a limit
-    acceleration: float = 0.02  # metres / frame² (body joints)
+    acceleration: float = 0.1  # metres / frame² (body joints)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def initial_guess(body: BodyArrays, lm: Landmarks, focal: float) -> tuple[np.nda
         rot = _kabsch(rest[torso] - hips_rest, observed - observed[:2].mean(0))
         pose[t, 0] = _rotvec(rot)
         pose[t, 1:] = _limb_pose(rest, rot, camera_to_world(lm.body_world[t]))
-        seen = lm.body_vis[t, MP_BODY] > 0.5
+        seen = lm.body_vis[t, MP_BODY] > 0.5 * lm.body_vis[t].max()  # filled frames are less sure
         world = camera_to_world(lm.body_world[t, MP_BODY[seen]])[:, :2]
         image = lm.body_uv[t, MP_BODY[seen]]
         scale = np.sqrt(image.var(0).sum() / max(world.var(0).sum(), 1e-6))  # pixels per metre

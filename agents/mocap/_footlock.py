@@ -2,7 +2,8 @@
 
 All positions are SMPL-X world (Y up, metres). A foot is four points: ankle and foot joints,
 heel and big-toe vertices. ``lock_feet`` pins each contact span's foot where it stood on average,
-moving the root (drift) and the legs, and keeping the rest of the motion and its smoothness.
+soles on the floor, moving the root (drift) and the legs, and keeping the rest of the motion and
+its smoothness.
 """
 
 from __future__ import annotations
@@ -64,11 +65,13 @@ def foot_skate(points: np.ndarray, contacts: np.ndarray) -> float:
 
 
 def pinned_targets(points: np.ndarray, contacts: np.ndarray) -> np.ndarray:
-    """Where each contacting foot's points should be: their mean over the contact span (T×2×4×3)."""
+    """Where each contacting foot's points should be (T×2×4×3): their mean over the contact span,
+    lowered or raised so its lower sole point touches the floor."""
     feet = points[:, FOOT_POINTS].copy()
     for side in range(2):
         for start, stop in _runs(contacts[:, side]):
-            feet[start:stop, side] = feet[start:stop, side].mean(0)
+            stand = feet[start:stop, side].mean(0)
+            feet[start:stop, side] = stand - [0.0, stand[2:, 1].min(), 0.0]
     return feet
 
 

@@ -1,10 +1,15 @@
-"""A known motion for checking the pipeline: a walk with a cocktail shake, and its landmarks.
+"""Known motions for checking the pipeline, and what a detector would report seeing them.
 
-The walk's root translation is built so the stance foot never slides, so its ground-truth foot
-skating is zero; its landmarks are the posed model's points seen by the fit's camera, with noise.
+Motions (``MOTIONS``): a walk with a cocktail shake, a walking turn through 180°, a crouch. Each is
+built in a gravity-aligned world (SMPL-X axes, Y up, floor at y = 0) with the stance foot pinned,
+so its ground-truth foot skating is zero. ``SyntheticCamera`` is a pinhole on a pole above the
+floor point (0, 0, 0), pitched down; ``landmarks`` projects the posed model's points through it,
+with noise, frames where nothing was detected, and frames where the detector flipped the body.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,16 +17,19 @@ from ._body import BodyModel
 from ._fit import _J, BODY_MAP, HAND_POINTS, MP_BODY, SMPLX_BODY
 from ._landmarks import NUM_BODY, Landmarks
 from ._rotations import matrix_to_rotvec, rotvec_to_matrix
+from ._temporal import SWAP_BODY
 
 FEET = {"left": [_J["left_ankle"], _J["left_foot"]], "right": [_J["right_ankle"], _J["right_foot"]]}
-FLOOR, DISTANCE = -1.4, 4.5  # the floor below the camera and the walker's distance (metres)
+HEEL_TOE = np.array([BODY_MAP[29], BODY_MAP[31], BODY_MAP[30], BODY_MAP[32]])  # L heel, L toe, R heel, R toe
+DISTANCE = 4.5  # the performer's distance from the camera (metres)
+MOTIONS = ("walk", "turn", "crouch")
 
 
-def walk_pose(frames: int, fps: float) -> np.ndarray:
+def walk_pose(frames: int, fps: float, heading: float | np.ndarray = np.radians(60)) -> np.ndarray:
     """A walk (1 stride / s) with a shake of the arms and curling fingers, axis-angle T×55×3."""
     phase = 2 * np.pi * np.arange(frames) / fps
     pose = np.zeros((frames, 55, 3))
-    pose[:, 0, 1] = np.radians(60)  # walking across the view, turned to the camera
+    pose[:, 0, 1] = heading  # 60°: walking across the view, turned to the camera
     for side, sign in (("left", 1.0), ("right", -1.0)):
         swing = sign * np.sin(phase)
         pose[:, _J[f"{side}_hip"], 0] = -0.4 * swing
@@ -40,9 +48,35 @@ def walk_pose(frames: int, fps: float) -> np.ndarray:
     return pose
 
 
-def walk(body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pose T×55×3, translation T×3 (stance foot pinned, floor at FLOOR) and contacts T×2 (left, right)."""
-    pose = walk_pose(frames, fps)
+def crouch_pose(frames: int, fps: float) -> np.ndarray:
+    """Down into a crouch and up again (once a second and a half), feet flat, torso upright."""
+    depth = 0.5 * (1 - np.cos(2 * np.pi * np.arange(frames) / (1.5 * fps)))
+    pose = np.zeros((frames, 55, 3))
+    pose[:, 0, 1] = np.radians(30)
+    bend = 0.9 * depth  # the shin's lean: ankle and hip give it back so foot and pelvis stay level
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        pose[:, _J[f"{side}_hip"], 0] = -bend
+        pose[:, _J[f"{side}_knee"], 0] = 2 * bend
+        pose[:, _J[f"{side}_ankle"], 0] = -bend
+        pose[:, _J[f"{side}_shoulder"], 2] = -sign * (1.2 - 0.6 * depth)  # arms forward for balance
+        pose[:, _J[f"{side}_shoulder"], 1] = sign * 0.8 * depth
+    return pose
+
+
+def motion(name: str, body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pose T×55×3, translation T×3 and contacts T×2 (left, right) of the motion ``name``.
+
+    The stance foot (the lower one) never slides; soles touch y = 0; the performer is centred
+    ``DISTANCE`` m in front of the floor point under the camera (towards -Z).
+    """
+    if name == "walk":
+        pose = walk_pose(frames, fps)
+    elif name == "turn":
+        pose = walk_pose(frames, fps, heading=np.linspace(np.radians(-90), np.radians(90), frames))
+    elif name == "crouch":
+        pose = crouch_pose(frames, fps)
+    else:
+        raise ValueError(f"no synthetic motion {name!r}; known: {', '.join(MOTIONS)}")
     points = body.points(pose, np.zeros((frames, 3)))
     feet = np.stack([points[:, FEET["left"]], points[:, FEET["right"]]], 1)  # T×2×2×3
     lowest = feet[..., 1].min(-1)  # T×2
@@ -51,30 +85,74 @@ def walk(body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarr
     for t in range(1, frames):
         step = feet[t - 1, stance[t]].mean(0) - feet[t, stance[t]].mean(0)
         transl[t, [0, 2]] = transl[t - 1, [0, 2]] + step[[0, 2]]
-    transl[:, 1] = FLOOR - lowest.min(1) + 0.02  # the sole's keypoints lie ~2 cm under the ankle tube
+    soles = body.points(pose, transl)[:, HEEL_TOE]  # T×4×3
+    transl[:, 1] = -soles[..., 1].min(1)
     transl += np.array([-0.6, 0.0, -DISTANCE]) - np.array([transl[:, 0].mean(), 0.0, transl[:, 2].mean()])
-    contacts = np.zeros((frames, 2), dtype=bool)
-    contacts[np.arange(frames), stance] = True
+    placed = body.points(pose, transl)
+    sole_height = placed[:, HEEL_TOE, 1].reshape(frames, 2, 2).min(-1)  # T×2
+    centre = placed[:, np.array([FEET["left"], FEET["right"]])].mean(2)[..., [0, 2]]
+    speed = np.zeros((frames, 2))
+    speed[1:] = np.linalg.norm(np.diff(centre, axis=0), axis=-1) * fps
+    speed[0] = speed[1]
+    contacts = (sole_height < 0.015) & (speed < 0.1)
     return pose, transl, contacts
+
+
+
+def walk(body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The walk: ``motion("walk", …)``."""
+    return motion("walk", body, frames, fps)
+
+
+@dataclass(frozen=True)
+class SyntheticCamera:
+    """A pinhole ``height`` m above the floor point (0, 0, 0), looking towards -Z, ``pitch`` degrees down.
+
+    ``height`` defaults to what keeps a performer ``DISTANCE`` m away in the middle of the picture.
+    """
+
+    pitch: float = 0.0
+    focal: float = 1000.0
+    image_size: tuple[int, int] = (1280, 720)
+    height: float | None = None
+
+    @property
+    def position(self) -> np.ndarray:
+        height = 0.9 + DISTANCE * np.tan(np.radians(self.pitch)) if self.height is None else self.height
+        return np.array([0.0, height, 0.0])
+
+    @property
+    def rotation(self) -> np.ndarray:
+        """World-from-camera rotation (camera axes: x right, y up, z backwards)."""
+        return rotvec_to_matrix(np.array([-np.radians(self.pitch), 0.0, 0.0]))
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points …×3 in the camera's axes (x right, y up, z backwards), camera at the origin."""
+        return (points - self.position) @ self.rotation
 
 
 def landmarks(
     body: BodyModel,
     pose: np.ndarray,
     transl: np.ndarray,
-    focal: float,
-    image_size: tuple[int, int],
+    camera: SyntheticCamera,
     fps: float,
     noise_px: float,
     noise_m: float,
     rng: np.random.Generator,
+    missing: np.ndarray | None = None,
+    flipped: np.ndarray | None = None,
 ) -> Landmarks:
-    """What a detector would report for this motion: projected points + noise, world points + noise."""
+    """What a detector would report for this motion: projected points + noise, world points + noise.
+
+    ``missing`` (T, bool): frames with no detection. ``flipped`` (T, bool): frames where the
+    detector took the body for its back view (left and right labels swapped, depth mirrored).
+    """
     frames = len(pose)
-    points = body.points(pose, transl)
+    points = camera.to_camera(body.points(pose, transl))
     flip = np.array([1.0, -1.0, -1.0])
     cam = points * flip
-    uv = focal * cam[..., :2] / cam[..., 2:] + np.array(image_size) / 2
+    uv = camera.focal * cam[..., :2] / cam[..., 2:] + np.array(camera.image_size) / 2
     hips = points[:, [_J["left_hip"], _J["right_hip"]]].mean(1, keepdims=True)
     body_uv = np.zeros((frames, NUM_BODY, 2))
     body_world = np.zeros((frames, NUM_BODY, 3))
@@ -88,4 +166,14 @@ def landmarks(
     hand_uv = uv[:, HAND_POINTS] + rng.normal(0, noise_px, (*hand.shape[:-1], 2))
     hand_world = (hand - hand[:, :, :1]) * flip + rng.normal(0, noise_m / 4, hand.shape)
     valid = np.ones((frames, 2), dtype=bool)
-    return Landmarks(body_uv, body_world, body_vis, hand_uv, hand_world, valid, image_size, fps)
+    if flipped is not None:
+        body_uv[flipped] = body_uv[flipped][:, SWAP_BODY]
+        body_vis[flipped] = body_vis[flipped][:, SWAP_BODY]
+        body_world[flipped] = body_world[flipped][:, SWAP_BODY] * np.array([1.0, 1.0, -1.0])
+        hand_uv[flipped] = hand_uv[flipped][:, ::-1]
+        hand_world[flipped] = hand_world[flipped][:, ::-1] * np.array([1.0, 1.0, -1.0])
+    if missing is not None:
+        for array in (body_uv, body_world, body_vis, hand_uv, hand_world):
+            array[missing] = 0.0
+        valid[missing] = False
+    return Landmarks(body_uv, body_world, body_vis, hand_uv, hand_world, valid, camera.image_size, fps)

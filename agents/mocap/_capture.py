@@ -1,0 +1,98 @@
+"""Landmarks → an upright, grounded SMPL-X clip on its mark: everything between detector and bake.
+
+Steps: undo detector flips and fill undetected frames; fit every frame at once in the camera's
+axes; turn the fit so the world's up (read from the still feet, or from a given pitch / roll) is
++Y; put the floor at y = 0 under the soles; find foot contacts and pin them to the floor; then
+place the clip on its mark (first frame over the origin, facing +Z) unless the capture's own
+placement (the floor point under the camera at the origin) is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._body import BodyModel
+from ._fit import _J, fit_clip
+from ._footlock import detect_contacts, floor_height, foot_skate, lock_feet
+from ._gravity import LEVEL_UP, SOLE_LANDMARKS, camera_up, pitch_and_roll, up_from_feet
+from ._landmarks import Landmarks
+from ._placement import moved, to_mark
+from ._rotations import align
+from ._temporal import fill_gaps, unflip
+
+PLACEMENTS = ("mark", "capture")
+TORSO_JOINTS = [_J["left_hip"], _J["right_hip"], _J["left_shoulder"], _J["right_shoulder"]]
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How to read the clip: ``focal`` px (default: the longer image side), the camera's
+    ``pitch`` / ``roll`` in degrees (default: read from the feet), fit ``iterations``, and
+    ``placement``: ``"mark"`` (on the character's mark) or ``"capture"`` (where it was filmed)."""
+
+    focal: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    iterations: int = 200
+    placement: str = "mark"
+
+
+@dataclass(frozen=True)
+class Capture:
+    """The clip (``pose`` T×55×3, ``transl`` T×3, SMPL-X axes, floor y = 0), its ``contacts`` T×2,
+    the ``fitted_points`` before and ``points`` after foot locking (T×P×3, both as placed), and a
+    ``report`` of figures for the user."""
+
+    pose: np.ndarray
+    transl: np.ndarray
+    contacts: np.ndarray
+    fitted_points: np.ndarray
+    points: np.ndarray
+    report: dict = field(default_factory=dict)
+
+
+def capture(model: BodyModel, lm: Landmarks, settings: CaptureSettings = CaptureSettings()) -> Capture:
+    """The clip one person performs in ``lm``, read with ``settings``."""
+    rest_pelvis = model.arrays.rest_joints.numpy()[0]
+    detection_rate = float(lm.detected.mean())
+    lm, flipped = unflip(lm, model.arrays.rest_joints.numpy()[TORSO_JOINTS])
+    lm = fill_gaps(lm)
+    focal = settings.focal or float(max(lm.image_size))
+    fit = fit_clip(model.arrays, lm, focal, iterations=settings.iterations)
+
+    if settings.pitch is not None or settings.roll is not None:
+        up, gravity = camera_up(settings.pitch or 0.0, settings.roll or 0.0), "given"
+    else:
+        visible = lm.body_vis[:, SOLE_LANDMARKS].min(-1) > 0.5
+        rest = model.points(np.zeros((1, 55, 3)), np.zeros((1, 3)))[0]
+        found = up_from_feet(model.points(fit.pose, fit.transl), rest, lm.fps, visible)
+        up, gravity = (LEVEL_UP, "assumed level: no feet stood still") if found is None else (found, "feet")
+    pose, transl = moved(fit.pose, fit.transl, rest_pelvis, align(up, LEVEL_UP))
+    floor = floor_height(model.points(pose, transl))
+    transl = transl - [0.0, floor, 0.0]
+
+    fitted = model.points(pose, transl)
+    contacts = detect_contacts(fitted, lm.fps)
+    pose, transl = lock_feet(model.arrays, pose, transl, contacts)
+    if settings.placement == "mark":
+        rotation, shift = to_mark(pose, transl, rest_pelvis)
+        pose, transl = moved(pose, transl, rest_pelvis, rotation, shift)
+        fitted = fitted @ rotation.T + shift
+    locked = model.points(pose, transl)
+    pitch, roll = pitch_and_roll(up)
+    report = {
+        "detection_rate": detection_rate,
+        "flipped_frames_corrected": flipped,
+        "gravity": gravity,
+        "camera_pitch_deg": round(pitch, 2),
+        "camera_roll_deg": round(roll, 2),
+        "camera_height_m": round(-floor, 3),
+        "focal_px": focal,
+        "contact_frames": int(contacts.sum()),
+        "skate_before_mm": foot_skate(fitted, contacts),
+        "skate_after_mm": foot_skate(locked, contacts),
+        "fit_loss": fit.loss,
+    }
+    return Capture(pose, transl, contacts, fitted, locked, report)
