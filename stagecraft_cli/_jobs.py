@@ -60,6 +60,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     mocap.add_argument("--character", required=True, help="the stage character to perform it")
     mocap.add_argument("--trim-in", type=float, help="start (seconds)")
     mocap.add_argument("--trim-out", type=float, help="end (seconds)")
+    mocap.add_argument(
+        "--focal", type=float, help="the camera's focal length in pixels (default: longer side)"
+    )
+    mocap.add_argument(
+        "--pitch", type=float, help="degrees the camera looks down (default: read from the feet)"
+    )
+    mocap.add_argument(
+        "--roll", type=float, help="degrees the camera is turned clockwise (default: from the feet)"
+    )
+    mocap.add_argument(
+        "--placement", choices=("mark", "capture"), default="mark",
+        help="mark: start where the character stands, facing its way; capture: where the performer was",
+    )  # fmt: skip
+    mocap.add_argument("--mark", help="a stage node to stand the character on first")
+    mocap.add_argument(
+        "--box",
+        type=int,
+        nargs=4,
+        metavar=("X0", "Y0", "X1", "Y1"),
+        help="follow the person inside this box (px)",
+    )
     mocap.add_argument("--export", action="append", default=[], help="also write .glb / .gltf / .fbx")
     connect_options(mocap)
     mocap.set_defaults(run=_mocap)
@@ -111,8 +132,8 @@ def _mocap(args: argparse.Namespace) -> int:
     video = args.video.resolve()
     if not video.is_file():
         raise StagecraftError(f"no video file at {video}")
-    params: dict[str, Any] = {"character": args.character}
-    for key in ("trim_in", "trim_out"):
+    params: dict[str, Any] = {"character": args.character, "video_name": str(args.video)}
+    for key in ("trim_in", "trim_out", "focal", "pitch", "roll", "placement", "mark", "box"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.export:

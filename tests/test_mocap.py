@@ -35,7 +35,8 @@ def model(tmp_path_factory) -> BodyModel:
 def ground_truth(model):
     """A 2 s walk with a shake: (pose, transl, contacts) and its noisy landmarks."""
     pose, transl, contacts = synthetic.walk(model, 60, FPS)
-    lm = synthetic.landmarks(model, pose, transl, FOCAL, IMAGE, FPS, 2.0, 0.02, np.random.default_rng(7))
+    camera = synthetic.SyntheticCamera(focal=FOCAL, image_size=IMAGE)
+    lm = synthetic.landmarks(model, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(7))
     return pose, transl, contacts, lm
 
 
@@ -100,7 +101,7 @@ def test_rest_axes_and_bake_match_blender(empty_stage, model, ground_truth, tmp_
 
     pose, transl, _, _ = ground_truth
     frames = 8
-    trans, poses = transl[:frames] - [0, synthetic.FLOOR, 0], pose[:frames].reshape(frames, 165)
+    trans, poses = transl[:frames], pose[:frames].reshape(frames, 165)
     clip = MotionClip(trans=trans, poses=poses, betas=np.zeros(10), fps=FPS)
     rest_pelvis = model.arrays.rest_joints.numpy()[0]
     with empty_stage.client() as client:
@@ -116,7 +117,7 @@ def test_rest_axes_and_bake_match_blender(empty_stage, model, ground_truth, tmp_
         with pytest.raises(InvalidArgument, match="not a character"):
             bake(client, clip, "Shaker", rest_pelvis, 0.0)
     assert len(hero_batches) == 1 and len(hero_batches[0].commands) == 2 * frames + 1
-    local = local_character(mixy, mixy_batches, tmp_path / "mixy")
+    local = local_character((mixy,), mixy_batches, tmp_path / "mixy", _no_assets)
     local.apply(CreateNode(kind="armature", name="Hero", uuid=hero.uuid, armature=hero.armature))
     for batch in hero_batches:
         local.apply(batch)
@@ -144,8 +145,14 @@ def test_rest_axes_and_bake_match_blender(empty_stage, model, ground_truth, tmp_
             got = np.array(mixy_obj.pose.bones[name].tail - mixy_obj.pose.bones[name].head)
             assert np.dot(want, got) / np.linalg.norm(want) / np.linalg.norm(got) > 0.999
     assert abs(offsets[0] - offsets[1]) < 2e-3  # the prop stays with the hand
-    exported = [export_character(hero, hero_batches, tmp_path / f"hero.{ext}") for ext in ("glb", "fbx")]
+    exported = [
+        export_character((hero,), hero_batches, tmp_path / f"hero.{ext}", _no_assets) for ext in ("glb", "fbx")
+    ]
     assert all(p.stat().st_size > 10_000 for p in exported)
+
+
+def _no_assets(sha256: str) -> bytes:
+    raise AssertionError(f"the character needs no asset, yet {sha256} was asked for")
 
 
 def _mixamo_bones() -> tuple[BoneSpec, ...]:

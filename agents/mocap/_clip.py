@@ -10,19 +10,19 @@ rigs first turn each bone's rest direction onto the SMPL-X bone's (the rest-pose
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from protocols import (
-    ArmatureSpec,
     Batch,
     BoneSpec,
     Command,
-    CreateNode,
     InvalidArgument,
     NodeState,
+    SceneSettings,
     SetBonePose,
     SetFrameRange,
     StageClient,
@@ -190,16 +190,38 @@ def bake_commands(node: str, clip: MotionClip, names, quats, root: str, location
     return [Batch(commands=tuple(commands[i : i + step])) for i in range(0, len(commands), step)]
 
 
+def check_character(state: NodeState) -> NodeState:
+    """``state`` if it is an armature whose bones a bone map fits; otherwise a clear error."""
+    if state.kind != "armature" or state.armature is None or state.armature.bones is None:
+        raise InvalidArgument(
+            f"node {state.name!r} is a {state.kind}, not a character armature", field="character"
+        )
+    choose_bone_map(state.armature.bones)
+    return state
+
+
+def character_subtree(nodes: tuple[NodeState, ...], uuid: str) -> tuple[NodeState, ...]:
+    """The character ``uuid`` and everything parented under it (props in its hands), parents first."""
+    kept = {uuid}
+    found = [n for n in nodes if n.uuid == uuid]
+    grew = True
+    while grew:
+        grew = False
+        for node in nodes:
+            if node.uuid not in kept and node.parent in kept:
+                kept.add(node.uuid)
+                found.append(node)
+                grew = True
+    return tuple(found)
+
+
 def bake(
     stage: StageClient, clip: MotionClip, character: str, rest_pelvis: np.ndarray, rest_floor: float
 ) -> tuple[NodeState, list[Batch]]:
     """Key ``clip`` onto the stage armature ``character``; returns its state before and the batches sent."""
-    state = stage.node(character)
-    if state.kind != "armature" or state.armature is None or state.armature.bones is None:
-        raise InvalidArgument(
-            f"node {character!r} is a {state.kind}, not a character armature", field="character"
-        )
-    bones = state.armature.bones
+    state = check_character(stage.node(character))
+    bones = state.armature.bones if state.armature is not None else None
+    assert bones is not None  # check_character saw them
     names, quats, root, locations = retarget(clip, bones, choose_bone_map(bones), rest_pelvis, rest_floor)
     batches = bake_commands(state.uuid, clip, names, quats, root, locations)
     for batch in batches:
@@ -207,29 +229,30 @@ def bake(
     return state, batches
 
 
-def local_character(state: NodeState, batches: list[Batch], assets: Path):
-    """This process's own bpy scene holding the character ``state`` keyed by ``batches``.
+def local_character(
+    nodes: tuple[NodeState, ...], batches: list[Batch], assets: Path, fetch: Callable[[str], bytes]
+):
+    """This process's own bpy scene holding ``nodes`` (a character and its props) keyed by ``batches``.
 
-    Returns the local ``Stage``. It runs in the caller's bpy (an agent process), never on the
-    stage thread.
+    Returns the local ``Stage``; asset blobs come from ``fetch``. It runs in the caller's bpy (an
+    agent process), never on the stage thread.
     """
     from scene import AssetStore, Stage
 
     local = Stage(AssetStore(assets))
-    local.reset()
-    if state.armature is None:
-        raise InvalidArgument(f"node {state.name!r} is not an armature", field="node")
-    armature = ArmatureSpec(bones=state.armature.bones, body=state.armature.body)
-    local.apply(CreateNode(kind="armature", name=state.name, uuid=state.uuid, armature=armature))
+    local.rebuild(SceneSettings(), nodes, fetch)
     for batch in batches:
         local.apply(batch)
     return local
 
 
-def export_character(state: NodeState, batches: list[Batch], path: Path) -> Path:
-    """Export the character ``state`` keyed by ``batches`` (armature + body) with its animation.
+def export_character(
+    nodes: tuple[NodeState, ...], batches: list[Batch], path: Path, fetch: Callable[[str], bytes]
+) -> Path:
+    """Export the character ``nodes[0]`` keyed by ``batches``, its body and its props, with its animation.
 
-    ``.glb`` / ``.gltf`` → glTF; ``.fbx`` → FBX limited to armature / mesh / empty objects.
+    ``.glb`` / ``.gltf`` → glTF; ``.fbx`` → FBX limited to armature / mesh / empty objects. The
+    scene runs at the clip's frame rate, so the file does too.
     """
     import tempfile
 
@@ -239,10 +262,12 @@ def export_character(state: NodeState, batches: list[Batch], path: Path) -> Path
     if path.suffix not in (".glb", ".gltf", ".fbx"):
         raise InvalidArgument(f"export path {str(path)!r} must end in .glb, .gltf or .fbx", field="path")
     with tempfile.TemporaryDirectory(prefix="stagecraft-export-") as scratch:
-        local_character(state, batches, Path(scratch))
-        armature = bpy.data.objects[state.name]
+        local_character(nodes, batches, Path(scratch), fetch)
+        armature = bpy.data.objects[nodes[0].name]
+        wanted = {armature, *armature.children_recursive}
         for obj in bpy.data.objects:
-            obj.select_set(obj == armature or obj.parent == armature)
+            obj.hide_select = False  # the stage keeps bodies unselectable; the exporter takes the selection
+            obj.select_set(obj in wanted)
         bpy.context.view_layer.objects.active = armature
         if path.suffix == ".fbx":
             bpy.ops.export_scene.fbx(

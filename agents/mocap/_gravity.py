@@ -31,9 +31,7 @@ def pitch_and_roll(up: np.ndarray) -> tuple[float, float]:
     return float(np.degrees(np.arcsin(np.clip(up[2], -1, 1)))), float(np.degrees(np.arctan2(-up[0], up[1])))
 
 
-def up_from_feet(
-    points: np.ndarray, rest: np.ndarray, fps: float, visible: np.ndarray
-) -> np.ndarray | None:
+def up_from_feet(points: np.ndarray, rest: np.ndarray, fps: float, visible: np.ndarray) -> np.ndarray | None:
     """The floor's normal (3,) from the still feet of fitted ``points`` T×P×3, or None if none stood.
 
     ``rest``: the body's points standing at rest (P×3, soles flat on a floor below, +Y up);

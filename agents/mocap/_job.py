@@ -1,4 +1,4 @@
-"""``run_mocap_job``: video → landmarks → SMPL-X fit → foot locking → clip asset → baked character."""
+"""``run_mocap_job``: video → landmarks → upright, grounded SMPL-X clip → the character on its mark."""
 
 from __future__ import annotations
 
@@ -12,28 +12,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from protocols import InvalidArgument, StageClient
+from protocols import InvalidArgument, NodeState, SetTransform, StageClient
 
 from ._body import BodyModel
-from ._clip import MotionClip, bake, export_character
-from ._fit import fit_clip
-from ._footlock import FOOT_POINTS, detect_contacts, floor_height, foot_skate, lock_feet
+from ._capture import PLACEMENTS, CaptureSettings, capture
+from ._clip import MotionClip, bake, character_subtree, check_character, export_character
+from ._footlock import FOOT_POINTS
 from ._landmarks import LandmarkSource, MediaPipeSource
 from ._mannequin_model import mannequin_model_path
 from ._video import read_video
 
 PARAMS = {
-    "video",
-    "video_sha256",
-    "character",
-    "trim_in",
-    "trim_out",
-    "person",
-    "model_path",
-    "focal",
-    "iterations",
-    "export",
-}
+    "video", "video_sha256", "video_name", "character", "trim_in", "trim_out", "person", "box",
+    "model_path", "focal", "pitch", "roll", "placement", "mark", "iterations", "export",
+}  # fmt: skip
 
 
 def run_mocap_job(
@@ -45,78 +37,131 @@ def run_mocap_job(
     """Capture the motion in a video onto the stage character ``params["character"]``.
 
     The video is ``params["video"]`` (a path this agent can read) or ``params["video_sha256"]``
-    (a file in the stage's asset store, so the agent may run on another machine).
-
-    Optional params: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index), ``model_path``
-    (a SMPL-X model file; default: the generated mannequin), ``focal`` (pixels; default: the
-    larger image side), ``iterations``, ``export`` (paths ending .glb / .gltf / .fbx).
+    (a file in the stage's asset store, so the agent may run on another machine; ``video_name``
+    is what errors call it). Optional: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index),
+    ``box`` ([x0, y0, x1, y1] px: follow the person inside it), ``model_path`` (a SMPL-X model
+    file; default: the generated mannequin), ``focal`` (px; default: the longer image side),
+    ``pitch`` / ``roll`` (degrees the camera looks down / is turned clockwise; default: read from
+    the feet), ``placement`` (``"mark"``: the clip starts where the character stands, facing its
+    way; ``"capture"``: where the performer was relative to the camera), ``mark`` (a node the
+    character is first moved onto), ``iterations``, ``export`` (paths ending .glb / .gltf / .fbx).
     Returns the clip asset's ``clip_sha256`` and summary figures.
     """
-    unknown = set(params) - PARAMS
-    if unknown:
-        raise InvalidArgument(f"unknown mocap parameter(s): {', '.join(sorted(unknown))}", field="params")
-    if ("video" in params) == ("video_sha256" in params):
-        raise InvalidArgument("mocap needs exactly one of 'video' or 'video_sha256'", field="video")
-    source_key = "video" if "video" in params else "video_sha256"
-    for key in (source_key, "character"):
-        if not isinstance(params.get(key), str) or not params[key]:
-            raise InvalidArgument(f"mocap needs a '{key}' name", field=key)
-    character = params["character"]
-    stage.node(character)  # a missing character fails now, not after the fit
+    settings, box = _check(params)
+    character = check_character(stage.node(params["character"]))  # refused now, not after the fit
+    if params.get("mark"):
+        character = _move_to_mark(stage, character, stage.node(params["mark"]))
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     timings: dict[str, float] = {}
 
     clock = time.perf_counter()
     progress(0.0, "reading video")
     with contextlib.ExitStack() as cleanup:
-        path = params.get("video") or _fetched(stage, params["video_sha256"], cleanup)
-        video = read_video(path, params.get("trim_in"), params.get("trim_out"))
-    progress(0.05, f"landmarks ({len(video.frames)} frames)")
-    lm = (source or MediaPipeSource()).detect(video.frames, video.fps, int(params.get("person", 0)))
+        if "video" in params:
+            path, name = params["video"], params.get("video_name") or params["video"]
+        else:
+            path = _fetched(stage, params["video_sha256"], cleanup)
+            name = params.get("video_name") or f"stage asset {params['video_sha256'][:12]}"
+        video = read_video(path, params.get("trim_in"), params.get("trim_out"), name=name)
+    frames = video.frames
+    if box is not None:
+        _, height, width = frames.shape[:3]
+        if not (0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height):
+            raise InvalidArgument(f"box {list(box)} is not inside the {width}×{height} picture", field="box")
+        frames = frames[:, box[1] : box[3], box[0] : box[2]]
+    progress(0.05, f"landmarks ({len(frames)} frames)")
+    lm = (source or MediaPipeSource()).detect(
+        np.ascontiguousarray(frames), video.fps, int(params.get("person", 0))
+    )
+    if box is not None:
+        lm = lm.uncropped((box[0], box[1]), (video.frames.shape[2], video.frames.shape[1]))
     timings["landmarks_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     progress(0.45, "fitting SMPL-X")
     model = BodyModel(params.get("model_path") or mannequin_model_path())
-    focal = float(params.get("focal") or max(lm.image_size))
-    fit = fit_clip(model.arrays, lm, focal, iterations=int(params.get("iterations", 200)))
-    transl = fit.transl.copy()
-    transl[:, 1] -= floor_height(model.points(fit.pose, transl))
+    captured = capture(model, lm, settings)
     timings["fitting_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    progress(0.7, "foot locking")
-    points = model.points(fit.pose, transl)
-    contacts = detect_contacts(points, lm.fps)
-    pose, transl = lock_feet(model.arrays, fit.pose, transl, contacts)
-    locked = model.points(pose, transl)
-    timings["foot_locking_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
     progress(0.8, "baking")
-    clip = MotionClip(trans=transl, poses=pose.reshape(len(pose), 165), betas=model.betas, fps=lm.fps)
+    clip = MotionClip(
+        trans=captured.transl, poses=captured.pose.reshape(lm.frames, 165), betas=model.betas, fps=lm.fps
+    )
     with tempfile.TemporaryDirectory(prefix="stagecraft-mocap-") as scratch:
         sha256 = stage.put_asset(clip.save(Path(scratch) / "motion_clip.npz"))
     rest = model.arrays.rest_keypoints.numpy()[FOOT_POINTS[:, 2:].ravel() - 55]
-    rest_floor = float(rest[:, 1].min())
-    state, batches = bake(stage, clip, character, model.arrays.rest_joints.numpy()[0], rest_floor)
-    exports = [str(export_character(state, batches, Path(p))) for p in params.get("export") or ()]
+    rest_pelvis = model.arrays.rest_joints.numpy()[0]
+    state, batches = bake(stage, clip, character.uuid, rest_pelvis, float(rest[:, 1].min()))
+    if params.get("export"):
+        nodes = character_subtree(stage.snapshot().nodes, state.uuid)
+        exports = [str(export_character(nodes, batches, Path(p), stage.get_asset)) for p in params["export"]]
+    else:
+        exports = []
     timings["baking_s"] = time.perf_counter() - clock
     progress(1.0, "done")
     return {
         "clip_sha256": sha256,
         "frames": clip.frames,
         "fps": clip.fps,
-        "detection_rate": float(lm.detected.mean()),
-        "contact_frames": int(contacts.sum()),
-        "skate_before_mm": foot_skate(points, contacts),
-        "skate_after_mm": foot_skate(locked, contacts),
-        "fit_loss": fit.loss,
         "batches": len(batches),
         "exports": exports,
+        **captured.report,
         **{k: round(v, 3) for k, v in timings.items()},
-        "pelvis_range_m": float(np.ptp(transl, axis=0).max()),
+        "pelvis_range_m": float(np.ptp(captured.transl, axis=0).max()),
     }
+
+
+def _check(params: dict) -> tuple[CaptureSettings, tuple[int, int, int, int] | None]:
+    """The job's settings and box, or a clear error naming the first bad parameter."""
+    unknown = set(params) - PARAMS
+    if unknown:
+        raise InvalidArgument(f"unknown mocap parameter(s): {', '.join(sorted(unknown))}", field="params")
+    if ("video" in params) == ("video_sha256" in params):
+        raise InvalidArgument("mocap needs exactly one of 'video' or 'video_sha256'", field="video")
+    for key in ("video" if "video" in params else "video_sha256", "character"):
+        if not isinstance(params.get(key), str) or not params[key]:
+            raise InvalidArgument(f"mocap needs a '{key}' name", field=key)
+    ranges = {"focal": (1.0, 1e5), "pitch": (-89.0, 89.0), "roll": (-180.0, 180.0), "iterations": (1, 5000)}
+    for key, (low, high) in ranges.items():
+        value = params.get(key)
+        if value is not None and (
+            not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high
+        ):
+            raise InvalidArgument(
+                f"mocap {key} must be a number in [{low:g}, {high:g}], got {value!r}", field=key
+            )
+    placement = params.get("placement", "mark")
+    if placement not in PLACEMENTS:
+        raise InvalidArgument(
+            f"mocap placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}", field="placement"
+        )
+    box = params.get("box")
+    if box is not None and (
+        not isinstance(box, list | tuple) or len(box) != 4 or not all(isinstance(v, int) for v in box)
+    ):
+        raise InvalidArgument(f"mocap box must be [x0, y0, x1, y1] in whole pixels, got {box!r}", field="box")
+    settings = CaptureSettings(
+        focal=params.get("focal"), pitch=params.get("pitch"), roll=params.get("roll"),
+        iterations=int(params.get("iterations", 200)), placement=placement,
+    )  # fmt: skip
+    return settings, None if box is None else (box[0], box[1], box[2], box[3])
+
+
+def _move_to_mark(stage: StageClient, character: NodeState, mark: NodeState) -> NodeState:
+    """Stand ``character`` on ``mark``: its world position, turned to face the way the mark's -Y points."""
+    if character.parent is not None:
+        raise InvalidArgument(
+            f"character {character.name!r} is parented; a mark places only an unparented character",
+            field="mark",
+        )
+    world = np.array(mark.world if mark.world is not None else np.eye(4))
+    facing = -world[:3, 1]
+    yaw = float(np.arctan2(facing[0], -facing[1])) if np.hypot(facing[0], facing[1]) > 1e-6 else 0.0
+    rotation = (float(np.cos(yaw / 2)), 0.0, 0.0, float(np.sin(yaw / 2)))
+    location = (float(world[0, 3]), float(world[1, 3]), float(world[2, 3]))
+    stage.apply(SetTransform(node=character.uuid, location=location, rotation=rotation))
+    return stage.node(character.uuid)
 
 
 def _fetched(stage: StageClient, sha256: str, cleanup: contextlib.ExitStack) -> str:

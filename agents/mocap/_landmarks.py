@@ -8,7 +8,7 @@ wrist. Hands are indexed by the person's side: 0 left, 1 right.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,13 @@ class Landmarks:
     def detected(self) -> np.ndarray:
         """Frames (T,) where a body was found."""
         return self.body_vis.max(axis=1) > 0
+
+    def uncropped(self, corner: tuple[int, int], image_size: tuple[int, int]) -> Landmarks:
+        """These landmarks, found in a crop with its top-left at ``corner``, in the whole picture."""
+        shift = np.array(corner, dtype=float)
+        body_uv = np.where(self.body_vis[..., None] > 0, self.body_uv + shift, 0.0)
+        hand_uv = np.where(self.hand_valid[..., None, None], self.hand_uv + shift, 0.0)
+        return replace(self, body_uv=body_uv, hand_uv=hand_uv, image_size=image_size)
 
 
 class LandmarkSource(abc.ABC):

@@ -25,7 +25,7 @@ DISTANCE = 4.5  # the performer's distance from the camera (metres)
 MOTIONS = ("walk", "turn", "crouch")
 
 
-def walk_pose(frames: int, fps: float, heading: float | np.ndarray = np.radians(60)) -> np.ndarray:
+def walk_pose(frames: int, fps: float, heading: float | np.ndarray = np.pi / 3) -> np.ndarray:
     """A walk (1 stride / s) with a shake of the arms and curling fingers, axis-angle T×55×3."""
     phase = 2 * np.pi * np.arange(frames) / fps
     pose = np.zeros((frames, 55, 3))
@@ -96,7 +96,6 @@ def motion(name: str, body: BodyModel, frames: int, fps: float) -> tuple[np.ndar
     speed[0] = speed[1]
     contacts = (sole_height < 0.015) & (speed < 0.1)
     return pose, transl, contacts
-
 
 
 def walk(body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
