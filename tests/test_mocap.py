@@ -541,3 +541,27 @@ def test_exports_reimport_with_body_skin_props_and_frame_rate(empty_stage, model
         assert seconds == pytest.approx((frames - 1) / fps, abs=0.05), (path, seen)
         if path.endswith(".fbx"):
             assert seen["fps"] == fps, (path, seen)  # FBX carries the clip's frame rate
+
+
+def test_body_shape_is_fitted_to_the_persons_bone_lengths(model) -> None:
+    from agents.mocap._shape import BONES, fit_betas
+
+    true_betas = np.zeros(10)
+    true_betas[[0, 1, 5]] = 2.0, -1.0, 1.5  # bigger overall, shorter, broader limbs
+    person = model.shaped(true_betas)
+    pose, transl, _ = synthetic.motion("walk", person, 40, FPS)
+    camera = synthetic.SyntheticCamera(pitch=20.0, focal=FOCAL, image_size=IMAGE)
+    lm = synthetic.landmarks(person, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(5))
+
+    def lengths(body) -> np.ndarray:
+        joints = body.arrays.rest_joints.numpy()
+        ends = np.array([[SMPLX_JOINT_NAMES.index(a), SMPLX_JOINT_NAMES.index(b)] for _, (a, b) in BONES])
+        return np.linalg.norm(joints[ends[:, 0]] - joints[ends[:, 1]], axis=-1)
+
+    fitted = model.shaped(fit_betas(model, lm))
+    before = 1000 * np.abs(lengths(model) - lengths(person)).mean()
+    after = 1000 * np.abs(lengths(fitted) - lengths(person)).mean()
+    assert before > 15 and after < 5, (before, after)  # mm; measured ~27 → ~2
+    neutral = synthetic.landmarks(model, pose, transl, camera, FPS, 2.0, 0.02, np.random.default_rng(5))
+    kept = 1000 * np.abs(lengths(model.shaped(fit_betas(model, neutral))) - lengths(model)).mean()
+    assert kept < 5, kept  # a person of the model's own shape keeps it

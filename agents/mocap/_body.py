@@ -8,6 +8,7 @@ rigid-transform chain), so a whole clip fits in milliseconds instead of skinning
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,13 @@ class BodyModel:
         self.path = path
         self.betas = np.zeros(self.smplx.num_betas) if betas is None else np.asarray(betas, dtype=np.float64)
         self.arrays = self._arrays()
+
+    def shaped(self, betas: np.ndarray) -> BodyModel:
+        """This model with shape ``betas`` (the file is not read again)."""
+        other = copy.copy(self)
+        other.betas = np.asarray(betas, dtype=np.float64)
+        other.arrays = other._arrays()
+        return other
 
     def _arrays(self) -> BodyArrays:
         model = self.smplx

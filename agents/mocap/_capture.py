@@ -1,10 +1,11 @@
 """Landmarks → an upright, grounded SMPL-X clip on its mark: everything between detector and bake.
 
-Steps: undo detector flips and fill undetected frames; fit every frame at once in the camera's
-axes; turn the fit so the world's up (read from the still feet, or from a given pitch / roll) is
-+Y; put the floor at y = 0 under the soles; find foot contacts and pin them to the floor; then
-place the clip on its mark (first frame over the origin, facing +Z) unless the capture's own
-placement (the floor point under the camera at the origin) is asked for.
+Steps: undo detector flips and fill undetected frames; fit the body's shape to the person's bone
+lengths; fit every frame at once in the camera's axes; turn the fit so the world's up (read from
+the still feet, or from a given pitch / roll) is +Y; put the floor at y = 0 under the soles; find
+foot contacts and pin them to the floor; then place the clip on its mark (first frame over the
+origin, facing +Z) unless the capture's own placement (the floor point under the camera at the
+origin) is asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ._gravity import LEVEL_UP, SOLE_LANDMARKS, camera_up, pitch_and_roll, up_fr
 from ._landmarks import Landmarks
 from ._placement import moved, to_mark
 from ._rotations import align
+from ._shape import fit_betas
 from ._temporal import fill_gaps, unflip
 
 PLACEMENTS = ("mark", "capture")
@@ -30,21 +32,25 @@ TORSO_JOINTS = [_J["left_hip"], _J["right_hip"], _J["left_shoulder"], _J["right_
 class CaptureSettings:
     """How to read the clip: ``focal`` px (default: the longer image side), the camera's
     ``pitch`` / ``roll`` in degrees (default: read from the feet), fit ``iterations``, and
-    ``placement``: ``"mark"`` (on the character's mark) or ``"capture"`` (where it was filmed)."""
+    ``placement``: ``"mark"`` (on the character's mark) or ``"capture"`` (where it was filmed);
+    ``fit_shape``: fit the body's ``betas`` to the person (else keep the model's)."""
 
     focal: float | None = None
     pitch: float | None = None
     roll: float | None = None
     iterations: int = 200
     placement: str = "mark"
+    fit_shape: bool = True
 
 
 @dataclass(frozen=True)
 class Capture:
-    """The clip (``pose`` T×55×3, ``transl`` T×3, SMPL-X axes, floor y = 0), its ``contacts`` T×2,
+    """The clip (``pose`` T×55×3, ``transl`` T×3, SMPL-X axes, floor y = 0) of the ``model``
+    shaped to the person (its ``betas``), its ``contacts`` T×2,
     the ``fitted_points`` before and ``points`` after foot locking (T×P×3, both as placed), and a
     ``report`` of figures for the user."""
 
+    model: BodyModel
     pose: np.ndarray
     transl: np.ndarray
     contacts: np.ndarray
@@ -55,10 +61,12 @@ class Capture:
 
 def capture(model: BodyModel, lm: Landmarks, settings: CaptureSettings = CaptureSettings()) -> Capture:
     """The clip one person performs in ``lm``, read with ``settings``."""
-    rest_pelvis = model.arrays.rest_joints.numpy()[0]
     detection_rate = float(lm.detected.mean())
     lm, flipped = unflip(lm, model.arrays.rest_joints.numpy()[TORSO_JOINTS])
     lm = fill_gaps(lm)
+    if settings.fit_shape:
+        model = model.shaped(fit_betas(model, lm))
+    rest_pelvis = model.arrays.rest_joints.numpy()[0]
     focal = settings.focal or float(max(lm.image_size))
     fit = fit_clip(model.arrays, lm, focal, iterations=settings.iterations)
 
@@ -94,5 +102,6 @@ def capture(model: BodyModel, lm: Landmarks, settings: CaptureSettings = Capture
         "skate_before_mm": foot_skate(fitted, contacts),
         "skate_after_mm": foot_skate(locked, contacts),
         "fit_loss": fit.loss,
+        "betas": [round(float(b), 3) for b in model.betas],
     }
-    return Capture(pose, transl, contacts, fitted, locked, report)
+    return Capture(model, pose, transl, contacts, fitted, locked, report)

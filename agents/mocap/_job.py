@@ -79,8 +79,8 @@ def run_mocap_job(
 
     clock = time.perf_counter()
     progress(0.45, "fitting SMPL-X")
-    model = BodyModel(params.get("model_path") or mannequin_model_path())
-    captured = capture(model, lm, settings)
+    captured = capture(BodyModel(params.get("model_path") or mannequin_model_path()), lm, settings)
+    model = captured.model  # shaped to the person
     timings["fitting_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
