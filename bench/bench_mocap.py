@@ -48,7 +48,7 @@ def speed() -> None:
         finally:
             stage.kill()
     frames = result["frames"]
-    stages = ("landmarks_s", "fitting_s", "foot_locking_s", "baking_s")
+    stages = ("landmarks_s", "fitting_s", "baking_s")  # fitting: shape, fit, gravity, foot locking
     total = sum(result[s] for s in stages)
     print(f"mocap_video_frames: {frames} frames")
     print(f"mocap_end_to_end: {frames / total:.1f} frames/s")
