@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         sub.set_defaults(run=run)
 
     mocap = commands.add_parser("mocap", help="motion-capture a video onto a stage character")
-    mocap.add_argument("video", type=Path, help="a video of one person (MP4 / MOV / WebM)")
+    mocap.add_argument(
+        "video", type=Path, nargs="+", help="a video of one person (MP4 / MOV / WebM), or one per rig camera"
+    )
+    mocap.add_argument(
+        "--calibration", type=Path, help="the rig's calibration (.toml / .json) for several videos"
+    )
     mocap.add_argument("--character", required=True, help="the stage character to perform it")
     mocap.add_argument("--trim-in", type=float, help="start (seconds)")
     mocap.add_argument("--trim-out", type=float, help="end (seconds)")
@@ -125,27 +131,47 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _mocap(args: argparse.Namespace) -> int:
-    """Upload the video to the stage's asset store, queue a mocap job for it and follow it.
+    """Upload the video(s) to the stage's asset store, queue a mocap job and follow it.
 
-    The agent fetches the video from the stage, so it may run on any machine that reaches it.
+    The agent fetches the videos from the stage, so it may run on any machine that reaches it.
     """
-    video = args.video.resolve()
-    if not video.is_file():
-        raise StagecraftError(f"no video file at {video}")
-    params: dict[str, Any] = {"character": args.character, "video_name": str(args.video)}
+    videos = [v.resolve() for v in args.video]
+    for video in videos:
+        if not video.is_file():
+            raise StagecraftError(f"no video file at {video}")
+    names = [str(v) for v in args.video]
+    params: dict[str, Any] = {
+        "character": args.character,
+        "video_name": names[0] if len(names) == 1 else names,
+    }
+    if args.calibration is not None:
+        params["calibration"] = _calibration(args.calibration)
     for key in ("trim_in", "trim_out", "focal", "pitch", "roll", "placement", "mark", "box"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.export:
         params["export"] = [str(Path(p).resolve()) for p in args.export]
     with stage_client(args) as client:
-        params["video_sha256"] = client.put_asset(video)
+        uploaded = [client.put_asset(video) for video in videos]
+        params["video_sha256"] = uploaded[0] if len(uploaded) == 1 else uploaded
         submitted: JobSubmitted = client.request(SubmitJob(kind="mocap", params=params))
         print(
             f"mocap job {submitted.job_id} queued; a mocap agent takes it (stagecraft agent mocap)",
             flush=True,
         )
         return _show_progress(client, submitted.job_id)
+
+
+def _calibration(path: Path) -> dict:
+    """A rig calibration file (.toml or .json) as data; the agent checks what it says."""
+    try:
+        text = path.read_text()
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise StagecraftError(f"cannot read the calibration {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise StagecraftError(f"the calibration {path} holds no table of cameras")
+    return data
 
 
 def _list(args: argparse.Namespace) -> int:

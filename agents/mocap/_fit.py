@@ -207,6 +207,11 @@ def _energy(points, pose, focal, centre, w: FitWeights, body_uv, body_vis, world
     rel = body - points[:, hips].mean(1, keepdim=True)
     world_term = (rel - world).square().sum(-1)
     data = (body_vis * (image / w.reprojection**2 + world_term / w.world**2)).sum()
+    return data + regularisers(points, pose, w)
+
+
+def regularisers(points, pose, w: FitWeights) -> torch.Tensor:
+    """The body's priors: pose near rest, knees and elbows bending their one way, smooth joints."""
     prior = (pose[:, 1:22].square().sum() / w.pose**2) + pose[:, 22:25].square().sum() / 0.1**2
     knees = pose[:, KNEES]
     elbows = pose[:, ELBOWS]
@@ -217,7 +222,7 @@ def _energy(points, pose, focal, centre, w: FitWeights, body_uv, body_vis, world
         + 0.1 * elbows[..., [0, 2]].square().sum()
     )
     accel = (points[2:, :22] - 2 * points[1:-1, :22] + points[:-2, :22]).square().sum()
-    return data + prior + limits / w.limit**2 + accel / w.acceleration**2
+    return prior + limits / w.limit**2 + accel / w.acceleration**2
 
 
 def _hand_energy(points, pose, focal, centre, w: FitWeights, hand_uv, hand_valid, hand_world) -> torch.Tensor:

@@ -15,16 +15,17 @@ import torch
 from protocols import InvalidArgument, NodeState, SetTransform, StageClient
 
 from ._body import BodyModel
-from ._capture import PLACEMENTS, CaptureSettings, capture
+from ._capture import PLACEMENTS, CaptureSettings, capture, capture_rig
 from ._clip import MotionClip, bake, character_subtree, check_character, export_character
 from ._footlock import FOOT_POINTS
-from ._landmarks import LandmarkSource, MediaPipeSource
+from ._landmarks import Landmarks, LandmarkSource, MediaPipeSource
 from ._mannequin_model import mannequin_model_path
-from ._video import read_video
+from ._rig import Rig
+from ._video import Video, read_video
 
 PARAMS = {
     "video", "video_sha256", "video_name", "character", "trim_in", "trim_out", "person", "box",
-    "model_path", "focal", "pitch", "roll", "placement", "mark", "iterations", "export",
+    "model_path", "focal", "pitch", "roll", "placement", "mark", "iterations", "export", "calibration",
 }  # fmt: skip
 
 
@@ -38,8 +39,11 @@ def run_mocap_job(
 
     The video is ``params["video"]`` (a path this agent can read) or ``params["video_sha256"]``
     (a file in the stage's asset store, so the agent may run on another machine; ``video_name``
-    is what errors call it). Optional: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index),
-    ``box`` ([x0, y0, x1, y1] px: follow the person inside it), ``model_path`` (a SMPL-X model
+    is what errors call it). Multi-camera capture: a list of each, one per camera of the rig in
+    ``calibration`` (the parsed calibration file: see ``agents.mocap._rig``).
+
+    Optional: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index), ``box`` ([x0, y0, x1, y1]
+    px: follow the person inside it; one video only), ``model_path`` (a SMPL-X model
     file; default: the generated mannequin), ``focal`` (px; default: the longer image side),
     ``pitch`` / ``roll`` (degrees the camera looks down / is turned clockwise; default: read from
     the feet), ``placement`` (``"mark"``: the clip starts where the character stands, facing its
@@ -56,37 +60,44 @@ def run_mocap_job(
 
     clock = time.perf_counter()
     progress(0.0, "reading video")
-    with contextlib.ExitStack() as cleanup:
-        if "video" in params:
-            path, name = params["video"], params.get("video_name") or params["video"]
-        else:
-            path = _fetched(stage, params["video_sha256"], cleanup)
-            name = params.get("video_name") or f"stage asset {params['video_sha256'][:12]}"
-        video = read_video(path, params.get("trim_in"), params.get("trim_out"), name=name)
-    frames = video.frames
-    if box is not None:
-        _, height, width = frames.shape[:3]
-        if not (0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height):
-            raise InvalidArgument(f"box {list(box)} is not inside the {width}×{height} picture", field="box")
-        frames = frames[:, box[1] : box[3], box[0] : box[2]]
-    progress(0.05, f"landmarks ({len(frames)} frames)")
-    lm = (source or MediaPipeSource()).detect(
-        np.ascontiguousarray(frames), video.fps, int(params.get("person", 0))
-    )
-    if box is not None:
-        lm = lm.uncropped((box[0], box[1]), (video.frames.shape[2], video.frames.shape[1]))
+    sources = _listed(params, "video" if "video" in params else "video_sha256")
+    names = _listed(params, "video_name") if "video_name" in params else [None] * len(sources)
+    rig = Rig.from_dict(params["calibration"]) if "calibration" in params else None
+    if len(names) != len(sources) or (rig is None) != (len(sources) == 1) or (box and len(sources) > 1):
+        raise InvalidArgument(
+            "mocap takes one video, or two or more with a 'calibration' (and a 'video_name' for each)",
+            field="video",
+        )
+    detector = source or MediaPipeSource()
+    views: list[Landmarks] = []
+    for k, (where, name) in enumerate(zip(sources, names, strict=True)):
+        with contextlib.ExitStack() as cleanup:
+            if "video" in params:
+                path, name = where, name or where
+            else:
+                path, name = _fetched(stage, where, cleanup), name or f"stage asset {where[:12]}"
+            video = read_video(path, params.get("trim_in"), params.get("trim_out"), name=name)
+        if views and abs(video.fps - views[0].fps) > 0.01 * views[0].fps:
+            raise InvalidArgument(
+                f"{name!r} runs at {video.fps:g} fps, the first video at {views[0].fps:g}: a rig's videos "
+                "must share a frame rate",
+                field="video",
+            )
+        progress(0.05 + 0.4 * k / len(sources), f"landmarks ({len(video.frames)} frames, video {k + 1})")
+        views.append(_landmarks(detector, video, box, int(params.get("person", 0))))
     timings["landmarks_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     progress(0.45, "fitting SMPL-X")
-    captured = capture(BodyModel(params.get("model_path") or mannequin_model_path()), lm, settings)
+    body = BodyModel(params.get("model_path") or mannequin_model_path())
+    captured = capture(body, views[0], settings) if rig is None else capture_rig(body, rig, views, settings)
     model = captured.model  # shaped to the person
     timings["fitting_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     progress(0.8, "baking")
     clip = MotionClip(
-        trans=captured.transl, poses=captured.pose.reshape(lm.frames, 165), betas=model.betas, fps=lm.fps
+        trans=captured.transl, poses=captured.pose.reshape(-1, 165), betas=model.betas, fps=views[0].fps
     )
     with tempfile.TemporaryDirectory(prefix="stagecraft-mocap-") as scratch:
         sha256 = stage.put_asset(clip.save(Path(scratch) / "motion_clip.npz"))
@@ -112,6 +123,29 @@ def run_mocap_job(
     }
 
 
+def _listed(params: dict, key: str) -> list[str]:
+    """``params[key]`` as a list of non-empty strings (one string is a list of one)."""
+    value = params[key]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise InvalidArgument(f"mocap '{key}' must be a name or a list of names", field=key)
+    return values
+
+
+def _landmarks(detector: LandmarkSource, video: Video, box: tuple[int, int, int, int] | None, person: int):
+    """The landmarks ``detector`` finds in ``video`` (only inside ``box`` when one is given)."""
+    frames = video.frames
+    if box is not None:
+        _, height, width = frames.shape[:3]
+        if not (0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height):
+            raise InvalidArgument(f"box {list(box)} is not inside the {width}×{height} picture", field="box")
+        frames = frames[:, box[1] : box[3], box[0] : box[2]]
+    lm = detector.detect(np.ascontiguousarray(frames), video.fps, person)
+    return (
+        lm if box is None else lm.uncropped((box[0], box[1]), (video.frames.shape[2], video.frames.shape[1]))
+    )
+
+
 def _check(params: dict) -> tuple[CaptureSettings, tuple[int, int, int, int] | None]:
     """The job's settings and box, or a clear error naming the first bad parameter."""
     unknown = set(params) - PARAMS
@@ -119,9 +153,8 @@ def _check(params: dict) -> tuple[CaptureSettings, tuple[int, int, int, int] | N
         raise InvalidArgument(f"unknown mocap parameter(s): {', '.join(sorted(unknown))}", field="params")
     if ("video" in params) == ("video_sha256" in params):
         raise InvalidArgument("mocap needs exactly one of 'video' or 'video_sha256'", field="video")
-    for key in ("video" if "video" in params else "video_sha256", "character"):
-        if not isinstance(params.get(key), str) or not params[key]:
-            raise InvalidArgument(f"mocap needs a '{key}' name", field=key)
+    if not isinstance(params.get("character"), str) or not params["character"]:
+        raise InvalidArgument("mocap needs a 'character' name", field="character")
     ranges = {"focal": (1.0, 1e5), "pitch": (-89.0, 89.0), "roll": (-180.0, 180.0), "iterations": (1, 5000)}
     for key, (low, high) in ranges.items():
         value = params.get(key)

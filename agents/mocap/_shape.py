@@ -1,7 +1,7 @@
 """Body shape from the landmarks: SMPL-X ``betas`` fitted once per clip so the limbs match the person.
 
-The detector's world landmarks give bone lengths (upper arm, forearm, thigh, shin, shoulder and
-hip width, torso), their median over the confidently seen frames; the model's rest joints are
+The detector's world landmarks (or triangulated ones) give bone lengths (upper arm, forearm,
+thigh, shin, shoulder and hip width), their median over the confidently seen frames; rest joints are
 linear in ``betas`` (``J_regressor · (template + shapedirs · betas)``), so the lengths those
 joints give are fitted to the measured ones, with a prior keeping ``betas`` near the mean shape.
 """
@@ -13,7 +13,6 @@ import torch
 
 from ._body import BodyModel
 from ._fit import _J
-from ._landmarks import Landmarks
 
 # (MediaPipe landmark a, b) → (SMPL-X joint a, b): the lengths measured.
 BONES = [
@@ -28,20 +27,25 @@ SHAPE_PRIOR = 1.5  # betas are in standard deviations: this is how far from the 
 LENGTH_NOISE = 0.01  # metres: how well a median bone length is known
 
 
-def measured_lengths(lm: Landmarks) -> tuple[np.ndarray, np.ndarray]:
-    """Each bone's median length (m) over the frames that saw both its ends, and whether any did."""
+def measured_lengths(world: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each bone's median length (m) over the frames that saw both its ends, and whether any did.
+
+    ``world`` T×33×3: MediaPipe-indexed landmarks in metres; ``confidence`` T×33.
+    """
     lengths, known = np.zeros(len(BONES)), np.zeros(len(BONES), dtype=bool)
     for i, ((a, b), _) in enumerate(BONES):
-        seen = (lm.body_vis[:, a] > SEEN) & (lm.body_vis[:, b] > SEEN)
+        seen = (confidence[:, a] > SEEN) & (confidence[:, b] > SEEN)
         if seen.sum() >= 3:
-            lengths[i] = np.median(np.linalg.norm(lm.body_world[seen, a] - lm.body_world[seen, b], axis=-1))
+            lengths[i] = np.median(np.linalg.norm(world[seen, a] - world[seen, b], axis=-1))
             known[i] = True
     return lengths, known
 
 
-def fit_betas(model: BodyModel, lm: Landmarks, iterations: int = 200) -> np.ndarray:
-    """``betas`` whose rest bone lengths best match those measured in ``lm`` (the mean shape if none)."""
-    lengths, known = measured_lengths(lm)
+def fit_betas(
+    model: BodyModel, world: np.ndarray, confidence: np.ndarray, iterations: int = 200
+) -> np.ndarray:
+    """``betas`` whose rest bone lengths best match those measured (the mean shape if none were)."""
+    lengths, known = measured_lengths(world, confidence)
     count = model.smplx.num_betas
     if not known.any():
         return np.zeros(count)

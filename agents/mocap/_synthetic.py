@@ -3,7 +3,8 @@
 Motions (``MOTIONS``): a walk with a cocktail shake, a walking turn through 180°, a crouch. Each is
 built in a gravity-aligned world (SMPL-X axes, Y up, floor at y = 0) with the stance foot pinned,
 so its ground-truth foot skating is zero. ``SyntheticCamera`` is a pinhole on a pole above the
-floor point (0, 0, 0), pitched down; ``landmarks`` projects the posed model's points through it,
+floor point (0, 0, 0), pitched down (``ring``: several around the performer, a calibrated
+``rig``); ``landmarks`` projects the posed model's points through it,
 with noise, frames where nothing was detected, and frames where the detector flipped the body.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 from ._body import BodyModel
 from ._fit import _J, BODY_MAP, HAND_POINTS, MP_BODY, SMPLX_BODY
 from ._landmarks import NUM_BODY, Landmarks
+from ._rig import Rig, RigCamera
 from ._rotations import matrix_to_rotvec, rotvec_to_matrix
 from ._temporal import SWAP_BODY
 
@@ -105,29 +107,60 @@ def walk(body: BodyModel, frames: int, fps: float) -> tuple[np.ndarray, np.ndarr
 
 @dataclass(frozen=True)
 class SyntheticCamera:
-    """A pinhole ``height`` m above the floor point (0, 0, 0), looking towards -Z, ``pitch`` degrees down.
+    """A pinhole ``pitch`` degrees down, turned ``yaw`` degrees about +Y from looking towards -Z.
 
-    ``height`` defaults to what keeps a performer ``DISTANCE`` m away in the middle of the picture.
+    By default it stands over the floor point (0, 0, 0) at the height that keeps a performer
+    ``DISTANCE`` m away in the middle of the picture; ``at`` puts it elsewhere.
     """
 
     pitch: float = 0.0
     focal: float = 1000.0
     image_size: tuple[int, int] = (1280, 720)
     height: float | None = None
+    yaw: float = 0.0
+    at: tuple[float, float, float] | None = None
 
     @property
     def position(self) -> np.ndarray:
+        if self.at is not None:
+            return np.array(self.at)
         height = 0.9 + DISTANCE * np.tan(np.radians(self.pitch)) if self.height is None else self.height
         return np.array([0.0, height, 0.0])
 
     @property
     def rotation(self) -> np.ndarray:
         """World-from-camera rotation (camera axes: x right, y up, z backwards)."""
-        return rotvec_to_matrix(np.array([-np.radians(self.pitch), 0.0, 0.0]))
+        yaw = rotvec_to_matrix(np.array([0.0, np.radians(self.yaw), 0.0]))
+        return yaw @ rotvec_to_matrix(np.array([-np.radians(self.pitch), 0.0, 0.0]))
+
+    def calibration(self, name: str) -> RigCamera:
+        """This camera as a rig calibration (OpenCV axes: x right, y down, z forward)."""
+        flip = np.diag([1.0, -1.0, -1.0])
+        rotation = flip @ self.rotation.T
+        width, height = self.image_size
+        matrix = np.array([[self.focal, 0.0, width / 2], [0.0, self.focal, height / 2], [0.0, 0.0, 1.0]])
+        return RigCamera(name, self.image_size, matrix, np.zeros(5), rotation, -rotation @ self.position)
 
     def to_camera(self, points: np.ndarray) -> np.ndarray:
         """World points …×3 in the camera's axes (x right, y up, z backwards), camera at the origin."""
         return (points - self.position) @ self.rotation
+
+
+def ring(count: int, pitch: float = 15.0, radius: float = 4.0) -> list[SyntheticCamera]:
+    """``count`` cameras on a circle of ``radius`` m around the performers' place, all aimed at it."""
+    centre = np.array([-0.6, 0.9, -DISTANCE])
+    cameras = []
+    for k in range(count):
+        yaw = 360.0 * k / count
+        away = np.array([np.sin(np.radians(yaw)), 0.0, np.cos(np.radians(yaw))])
+        position = centre + radius * away + [0.0, radius * np.tan(np.radians(pitch)), 0.0]
+        cameras.append(SyntheticCamera(pitch=pitch, yaw=yaw, at=tuple(position)))
+    return cameras
+
+
+def rig(cameras: list[SyntheticCamera]) -> Rig:
+    """The calibration of ``cameras`` (the world: SMPL-X axes, so up is +Y)."""
+    return Rig(tuple(c.calibration(f"camera{k}") for k, c in enumerate(cameras)), np.array([0.0, 1.0, 0.0]))
 
 
 def landmarks(
