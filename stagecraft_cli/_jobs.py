@@ -91,6 +91,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     connect_options(mocap)
     mocap.set_defaults(run=_mocap)
 
+    calibrate = commands.add_parser("calibrate", help="a camera rig's calibration from checkerboard videos")
+    calibrate.add_argument("videos", type=Path, nargs="+", help="one synchronised video per camera")
+    calibrate.add_argument("--board", required=True, help="the board's inner corners, COLSxROWS (e.g. 8x5)")
+    calibrate.add_argument("--square", type=float, required=True, help="the board's square size in metres")
+    calibrate.add_argument(
+        "--out", type=Path, required=True, help="the calibration to write (.toml or .json)"
+    )
+    calibrate.set_defaults(run=_calibrate)
+
 
 def _agent(args: argparse.Namespace) -> int:
     import logging
@@ -160,6 +169,37 @@ def _mocap(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _show_progress(client, submitted.job_id)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """Calibrate the rig that filmed ``args.videos`` and write its calibration file."""
+    try:
+        from agents.mocap._calibrate import calibrate_rig
+    except ImportError as exc:
+        raise StagecraftError(f"calibration needs the mocap extras (OpenCV): {exc}") from None
+    try:
+        cols, rows = (int(n) for n in args.board.lower().split("x"))
+    except ValueError:
+        raise StagecraftError(
+            f"--board must be COLSxROWS inner corners, like 8x5, not {args.board!r}"
+        ) from None
+    if args.out.suffix not in (".toml", ".json"):
+        raise StagecraftError(f"--out must end in .toml or .json, not {args.out.name!r}")
+    rig = calibrate_rig([str(v) for v in args.videos], (cols, rows), args.square).to_dict()
+    text = json.dumps(rig, indent=2) if args.out.suffix == ".json" else _toml(rig)
+    args.out.write_text(text + "\n")
+    for camera in rig["cameras"]:
+        print(f"{camera['name']}: focal {camera['matrix'][0][0]:.1f} px", flush=True)
+    print(f"wrote {args.out}", flush=True)
+    return 0
+
+
+def _toml(rig: dict) -> str:
+    """A calibration as TOML (its values are numbers, strings and arrays: JSON spells them alike)."""
+    lines = [f"up = {json.dumps(rig['up'])}"]
+    for camera in rig["cameras"]:
+        lines += ["", "[[cameras]]", *(f"{key} = {json.dumps(value)}" for key, value in camera.items())]
+    return "\n".join(lines)
 
 
 def _calibration(path: Path) -> dict:

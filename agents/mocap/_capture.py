@@ -96,6 +96,19 @@ def capture(model: BodyModel, lm: Landmarks, settings: CaptureSettings = Capture
     return _grounded(model, pose, transl, lm.fps, settings, report)
 
 
+def one_camera(settings: CaptureSettings, rig: Rig) -> CaptureSettings:
+    """``settings`` for one video from the rig's only camera: its focal length, pitch and roll."""
+    if len(rig.cameras) != 1:
+        raise InvalidArgument(
+            f"one video needs a calibration of one camera, not {len(rig.cameras)}", field="calibration"
+        )
+    camera = rig.cameras[0]
+    up = np.diag([1.0, -1.0, -1.0]) @ camera.rotation @ rig.up  # in the fit's camera axes
+    pitch, roll = pitch_and_roll(up)
+    focal = float(camera.matrix[0, 0] + camera.matrix[1, 1]) / 2
+    return replace(settings, focal=focal, pitch=pitch, roll=roll)
+
+
 def capture_rig(
     model: BodyModel, rig: Rig, views: list[Landmarks], settings: CaptureSettings = CaptureSettings()
 ) -> Capture:
@@ -104,7 +117,7 @@ def capture_rig(
     Videos are lined up by the rig's time offsets, or by the offsets that agree best; the clip's
     world is the rig's, turned so its up is +Y.
     """
-    if len(views) != len(rig.cameras):
+    if len(views) != len(rig.cameras) or len(views) < 2:
         raise InvalidArgument(
             f"the calibration has {len(rig.cameras)} cameras but {len(views)} videos were given",
             field="videos",

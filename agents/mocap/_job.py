@@ -15,7 +15,7 @@ import torch
 from protocols import InvalidArgument, NodeState, SetTransform, StageClient
 
 from ._body import BodyModel
-from ._capture import PLACEMENTS, CaptureSettings, capture, capture_rig
+from ._capture import PLACEMENTS, CaptureSettings, capture, capture_rig, one_camera
 from ._clip import MotionClip, bake, character_subtree, check_character, export_character
 from ._footlock import FOOT_POINTS
 from ._landmarks import Landmarks, LandmarkSource, MediaPipeSource
@@ -63,11 +63,14 @@ def run_mocap_job(
     sources = _listed(params, "video" if "video" in params else "video_sha256")
     names = _listed(params, "video_name") if "video_name" in params else [None] * len(sources)
     rig = Rig.from_dict(params["calibration"]) if "calibration" in params else None
-    if len(names) != len(sources) or (rig is None) != (len(sources) == 1) or (box and len(sources) > 1):
+    if len(names) != len(sources) or (rig is None and len(sources) > 1) or (box and len(sources) > 1):
         raise InvalidArgument(
             "mocap takes one video, or two or more with a 'calibration' (and a 'video_name' for each)",
             field="video",
         )
+    if rig is not None and len(sources) == 1:  # one calibrated camera: its focal length and its tilt
+        settings = one_camera(settings, rig)
+        rig = None
     detector = source or MediaPipeSource()
     views: list[Landmarks] = []
     for k, (where, name) in enumerate(zip(sources, names, strict=True)):

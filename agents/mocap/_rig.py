@@ -82,14 +82,8 @@ class Rig:
     @classmethod
     def from_dict(cls, data: object) -> Rig:
         """A rig from a parsed calibration file, or a clear error naming what is wrong."""
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("cameras"), list)
-            or len(data["cameras"]) < 2
-        ):
-            raise InvalidArgument(
-                "a calibration needs a 'cameras' list of at least two cameras", field="calibration"
-            )
+        if not isinstance(data, dict) or not isinstance(data.get("cameras"), list) or not data["cameras"]:
+            raise InvalidArgument("a calibration needs a 'cameras' list", field="calibration")
         up = _array(data.get("up", [0.0, 0.0, 1.0]), (3,), "up")
         if np.linalg.norm(up) < 1e-9:
             raise InvalidArgument("calibration 'up' must not be zero", field="calibration")

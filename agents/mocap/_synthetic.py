@@ -11,6 +11,7 @@ with noise, frames where nothing was detected, and frames where the detector fli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -209,3 +210,50 @@ def landmarks(
             array[missing] = 0.0
         valid[missing] = False
     return Landmarks(body_uv, body_world, body_vis, hand_uv, hand_world, valid, camera.image_size, fps)
+
+
+def look_at(position: np.ndarray, target: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV extrinsics (world → camera rotation, translation) of a camera at ``position`` aiming at
+    ``target``, with ``up`` at the top of its picture."""
+    forward = (target - position) / np.linalg.norm(target - position)
+    down = -up - (-up @ forward) * forward
+    down /= np.linalg.norm(down)
+    rotation = np.stack([np.cross(down, forward), down, forward])
+    return rotation, -rotation @ position
+
+
+def board_video(
+    path: Path, camera: RigCamera, poses: list[tuple[np.ndarray, np.ndarray]], corners: tuple[int, int],
+    square: float, fps: int = 10,
+) -> Path:  # fmt: skip
+    """A video of a checkerboard (``corners`` inner corners, ``square`` m) at each board → world ``pose``.
+
+    The board's own frame has its first inner corner at the origin, x along a row, z into the board.
+    """
+    import av
+    import cv2
+
+    cols, rows = corners
+    ppm, margin = 2000.0, 40  # texture pixels per metre, white border
+    squares = np.indices((rows + 1, cols + 1)).sum(0) % 2 == 0
+    cell = int(square * ppm)
+    texture = np.kron(np.where(squares, 0, 255), np.ones((cell, cell))).astype(np.uint8)
+    texture = np.pad(texture, margin, constant_values=255)
+    board_from_texture = np.array([[1 / ppm, 0, -margin / ppm - square], [0, 1 / ppm, -margin / ppm - square],
+                                   [0, 0, 1]])  # fmt: skip
+    width, height = camera.size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"qscale": "1"}
+        for board_rotation, board_translation in poses:
+            rotation = camera.rotation @ board_rotation
+            translation = camera.rotation @ board_translation + camera.translation
+            homography = camera.matrix @ np.column_stack([rotation[:, 0], rotation[:, 1], translation])
+            picture = cv2.warpPerspective(
+                texture, homography @ board_from_texture, (width, height), borderValue=(200.0,)
+            )
+            frame = av.VideoFrame.from_ndarray(np.repeat(picture[..., None], 3, -1), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
