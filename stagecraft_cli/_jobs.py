@@ -81,6 +81,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     mocap.add_argument("--mark", help="a stage node to stand the character on first")
     mocap.add_argument(
+        "--detector-model", type=Path, help="an RTMPose-style ONNX keypoint model (on the agent)"
+    )
+    mocap.add_argument(
         "--box",
         type=int,
         nargs=4,
@@ -158,6 +161,8 @@ def _mocap(args: argparse.Namespace) -> int:
     for key in ("trim_in", "trim_out", "focal", "pitch", "roll", "placement", "mark", "box"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
+    if args.detector_model is not None:
+        params["detector_model"] = str(args.detector_model.resolve())
     if args.export:
         params["export"] = [str(Path(p).resolve()) for p in args.export]
     with stage_client(args) as client:

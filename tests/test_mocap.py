@@ -255,6 +255,10 @@ def test_bad_input_is_refused_clearly(empty_stage, tmp_path) -> None:
         with pytest.raises(InvalidArgument, match="'Crate' is a mesh, not a character"):
             run_mocap_job({"video": str(noise), "character": "Crate"}, lambda _, s: steps.append(s), client)
         assert steps == []  # refused before any work
+        with pytest.raises(NotFound, match="keypoint model"):
+            params = {"video": str(noise), "character": "Hero", "detector_model": str(tmp_path / "none.onnx")}
+            run_mocap_job(params, lambda _, s: steps.append(s), client)
+        assert steps == []
         still = tmp_path / "still.png"
         with av.open(str(still), "w", format="image2") as container:
             stream = container.add_stream("png", rate=1)
@@ -760,3 +764,78 @@ def test_a_rig_calibrates_from_checkerboard_videos(tmp_path) -> None:
         calibrate_rig(videos, (1, 5), square)
     with pytest.raises(InvalidArgument, match="no frame shows the whole board"):
         calibrate_rig(videos, (9, 6), square)
+
+
+def _tiny_rtmpose(path: Path, keypoints: int, peaks: np.ndarray, scores: np.ndarray) -> Path:
+    """A randomly initialised ONNX model with RTMPose's input and SimCC outputs (256×192, split 2):
+    its output hardly depends on the picture, so keypoint k lands on bins ``peaks[k]`` with ``scores[k]``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    height, width, split = 256, 192, 2
+    rng = np.random.default_rng(0)
+    nodes = [helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+             helper.make_node("Flatten", ["pooled"], ["flat"])]  # fmt: skip
+    weights, outputs = [], []
+    for axis, bins in (("x", width * split), ("y", height * split)):
+        bias = np.full(keypoints * bins, -1.0, np.float32)
+        bias[np.arange(keypoints) * bins + peaks[:, 0 if axis == "x" else 1]] = scores
+        weights += [
+            numpy_helper.from_array(
+                rng.normal(0, 1e-4, (3, keypoints * bins)).astype(np.float32), f"w_{axis}"
+            ),
+            numpy_helper.from_array(bias, f"b_{axis}"),
+            numpy_helper.from_array(np.array([1, keypoints, bins], np.int64), f"shape_{axis}"),
+        ]
+        nodes += [helper.make_node("Gemm", ["flat", f"w_{axis}", f"b_{axis}"], [f"g_{axis}"]),
+                  helper.make_node("Reshape", [f"g_{axis}", f"shape_{axis}"], [f"simcc_{axis}"])]  # fmt: skip
+        outputs.append(
+            helper.make_tensor_value_info(f"simcc_{axis}", TensorProto.FLOAT, [1, keypoints, bins])
+        )
+    image = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, height, width])
+    graph = helper.make_graph(nodes, "tiny_rtmpose", [image], outputs, weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_an_onnx_keypoint_model_refines_the_image_landmarks(model, ground_truth, tmp_path) -> None:
+    from agents.mocap._onnx_keypoints import COCO_TO_MEDIAPIPE, WHOLEBODY_FEET, OnnxKeypointSource
+
+    _, _, _, lm = ground_truth
+    frames = 6
+    base = KnownMotion(dataclasses.replace(lm, **{k: getattr(lm, k)[:frames] for k in (
+        "body_uv", "body_world", "body_vis", "hand_uv", "hand_world", "hand_valid")}))  # fmt: skip
+    peaks = np.stack([np.arange(133) * 2 + 20, np.arange(133) * 3 + 30], -1) % [384, 512]
+    scores = np.full(133, 4.0, np.float32)
+    scores[13] = 0.1  # the left knee is unsure: MediaPipe's stays
+    source = OnnxKeypointSource(_tiny_rtmpose(tmp_path / "rtmpose.onnx", 133, peaks, scores), base)
+    pictures = np.zeros((frames, IMAGE[1], IMAGE[0], 3), np.uint8)
+    refined = source.detect(pictures, FPS)
+    for t in range(frames):
+        seen = base.landmarks.body_uv[t][base.landmarks.body_vis[t] > 0.5]
+        low, high = seen.min(0), seen.max(0)
+        width, height = (high - low) * 1.25
+        width = max(width, height * 192 / 256)  # the crop widened to the model's 3:4
+        centre = (low + high) / 2
+        for coco, mediapipe in {**COCO_TO_MEDIAPIPE, **WHOLEBODY_FEET}.items():
+            expected = centre + (peaks[coco] / 2 - [96, 128]) * width / 192
+            got = refined.body_uv[t, mediapipe]
+            if coco == 13:
+                np.testing.assert_array_equal(got, base.landmarks.body_uv[t, mediapipe])
+            else:
+                np.testing.assert_allclose(got, expected, atol=1e-6, err_msg=f"COCO {coco}")
+        np.testing.assert_array_equal(
+            refined.body_uv[t, 17:23], base.landmarks.body_uv[t, 17:23]
+        )  # hands' points
+    np.testing.assert_array_equal(refined.body_world, base.landmarks.body_world)  # MediaPipe's 3-D stays
+
+    (tmp_path / "notes.onnx").write_text("not a model")
+    with pytest.raises(InvalidArgument, match="not an ONNX model"):
+        OnnxKeypointSource(tmp_path / "notes.onnx", base)
+    with pytest.raises(InvalidArgument, match="20 keypoints"):
+        OnnxKeypointSource(_tiny_rtmpose(tmp_path / "odd.onnx", 20, peaks[:20], scores[:20]), base)
+    with pytest.raises(NotFound, match="does not exist"):
+        OnnxKeypointSource(tmp_path / "missing.onnx", base)

@@ -20,12 +20,14 @@ from ._clip import MotionClip, bake, character_subtree, check_character, export_
 from ._footlock import FOOT_POINTS
 from ._landmarks import Landmarks, LandmarkSource, MediaPipeSource
 from ._mannequin_model import mannequin_model_path
+from ._onnx_keypoints import OnnxKeypointSource
 from ._rig import Rig
 from ._video import Video, read_video
 
 PARAMS = {
     "video", "video_sha256", "video_name", "character", "trim_in", "trim_out", "person", "box",
     "model_path", "focal", "pitch", "roll", "placement", "mark", "iterations", "export", "calibration",
+    "detector_model",
 }  # fmt: skip
 
 
@@ -48,10 +50,14 @@ def run_mocap_job(
     ``pitch`` / ``roll`` (degrees the camera looks down / is turned clockwise; default: read from
     the feet), ``placement`` (``"mark"``: the clip starts where the character stands, facing its
     way; ``"capture"``: where the performer was relative to the camera), ``mark`` (a node the
-    character is first moved onto), ``iterations``, ``export`` (paths ending .glb / .gltf / .fbx).
+    character is first moved onto), ``iterations``, ``export`` (paths ending .glb / .gltf / .fbx),
+    ``detector_model`` (an RTMPose-style ONNX keypoint model whose image points refine MediaPipe's).
     Returns the clip asset's ``clip_sha256`` and summary figures.
     """
     settings, box = _check(params)
+    detector = source or MediaPipeSource()
+    if "detector_model" in params:  # refused now if it is not a keypoint model, not after the video
+        detector = OnnxKeypointSource(_text(params, "detector_model"), detector)
     character = check_character(stage.node(params["character"]))  # refused now, not after the fit
     if params.get("mark"):
         character = _move_to_mark(stage, character, stage.node(params["mark"]))
@@ -71,7 +77,6 @@ def run_mocap_job(
     if rig is not None and len(sources) == 1:  # one calibrated camera: its focal length and its tilt
         settings = one_camera(settings, rig)
         rig = None
-    detector = source or MediaPipeSource()
     views: list[Landmarks] = []
     for k, (where, name) in enumerate(zip(sources, names, strict=True)):
         with contextlib.ExitStack() as cleanup:
@@ -124,6 +129,13 @@ def run_mocap_job(
         **{k: round(v, 3) for k, v in timings.items()},
         "pelvis_range_m": float(np.ptp(captured.transl, axis=0).max()),
     }
+
+
+def _text(params: dict, key: str) -> str:
+    value = params[key]
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"mocap '{key}' must be a path", field=key)
+    return value
 
 
 def _listed(params: dict, key: str) -> list[str]:
