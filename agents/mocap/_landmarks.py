@@ -8,7 +8,7 @@ wrist. Hands are indexed by the person's side: 0 left, 1 right.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from protocols import InvalidArgument
 NUM_BODY = 33
 NUM_HAND = 21
 LEFT_WRIST, RIGHT_WRIST = 15, 16
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 pixels
 
 
 @dataclass(frozen=True)
@@ -46,29 +47,24 @@ class Landmarks:
         """Frames (T,) where a body was found."""
         return self.body_vis.max(axis=1) > 0
 
-    def uncropped(self, corner: tuple[int, int], image_size: tuple[int, int]) -> Landmarks:
-        """These landmarks, found in a crop with its top-left at ``corner``, in the whole picture."""
-        shift = np.array(corner, dtype=float)
-        body_uv = np.where(self.body_vis[..., None] > 0, self.body_uv + shift, 0.0)
-        hand_uv = np.where(self.hand_valid[..., None, None], self.hand_uv + shift, 0.0)
-        return replace(self, body_uv=body_uv, hand_uv=hand_uv, image_size=image_size)
-
 
 class LandmarkSource(abc.ABC):
     """Turns video frames into one person's landmarks; another detector plugs in here."""
 
     @abc.abstractmethod
-    def detect(self, frames: np.ndarray, fps: float, person: int = 0) -> Landmarks:
-        """Landmarks for ``frames`` T×H×W×3 (uint8 RGB) of ``person`` (0: the most prominent)."""
+    def detect(self, frames: np.ndarray, fps: float, person: int = 0, box: Box | None = None) -> Landmarks:
+        """Landmarks for ``frames`` T×H×W×3 (uint8 RGB) of ``person`` (0: the most prominent), or
+        of the person inside ``box`` (x0, y0, x1, y1 px) in the first frame, followed as they move."""
 
 
 class MediaPipeSource(LandmarkSource):
     """MediaPipe 0.10.21 legacy ``solutions.pose`` (model_complexity=1) + ``solutions.hands``.
 
-    Both models ship in the wheel, so this runs offline. Pose follows one person only.
+    Both models ship in the wheel, so this runs offline. Pose follows one person only; with a
+    ``box`` it looks only inside a window of the box's size that moves with the person.
     """
 
-    def detect(self, frames: np.ndarray, fps: float, person: int = 0) -> Landmarks:
+    def detect(self, frames: np.ndarray, fps: float, person: int = 0, box: Box | None = None) -> Landmarks:
         from mediapipe.python.solutions import hands as mp_hands
         from mediapipe.python.solutions import pose as mp_pose
 
@@ -83,24 +79,38 @@ class MediaPipeSource(LandmarkSource):
         hand_uv = np.zeros((count, 2, NUM_HAND, 2))
         hand_world = np.zeros((count, 2, NUM_HAND, 3))
         hand_valid = np.zeros((count, 2), dtype=bool)
-        scale = np.array([width, height])
+        window = None if box is None else np.array(box[:2], dtype=float)
+        size = None if box is None else np.array([box[2] - box[0], box[3] - box[1]])
         with (
             mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True) as pose,
             mp_hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=1) as hands,
         ):
-            for t, frame in enumerate(frames):
+            for t, whole in enumerate(frames):
+                corner = np.zeros(2)
+                frame = whole
+                if window is not None and size is not None:
+                    corner = np.clip(np.round(window), 0, [width - size[0], height - size[1]])
+                    x0, y0 = int(corner[0]), int(corner[1])
+                    frame = np.ascontiguousarray(whole[y0 : y0 + size[1], x0 : x0 + size[0]])
+                scale = np.array([frame.shape[1], frame.shape[0]])
                 found = pose.process(frame)
                 if found.pose_landmarks is None:
                     continue
                 image = np.array([(p.x, p.y, p.visibility) for p in found.pose_landmarks.landmark])
-                body_uv[t] = image[:, :2] * scale
+                body_uv[t] = image[:, :2] * scale + corner
+                if window is not None and size is not None:  # the window follows the person
+                    window = (
+                        body_uv[t][image[:, 2] > 0.5].mean(0) - size / 2
+                        if (image[:, 2] > 0.5).any()
+                        else window
+                    )
                 body_vis[t] = np.clip(image[:, 2], 1e-3, 1.0)
                 body_world[t] = [(p.x, p.y, p.z) for p in found.pose_world_landmarks.landmark]
                 seen = hands.process(frame)
                 for image_hand, world_hand in zip(
                     seen.multi_hand_landmarks or (), seen.multi_hand_world_landmarks or (), strict=True
                 ):
-                    uv = np.array([(p.x, p.y) for p in image_hand.landmark]) * scale
+                    uv = np.array([(p.x, p.y) for p in image_hand.landmark]) * scale + corner
                     # which body wrist is nearest (MediaPipe's handedness assumes a mirrored image)
                     side = int(
                         np.linalg.norm(uv[0] - body_uv[t, RIGHT_WRIST])

@@ -19,7 +19,7 @@ import numpy as np
 
 from protocols import InvalidArgument, NotFound
 
-from ._landmarks import Landmarks, LandmarkSource
+from ._landmarks import Box, Landmarks, LandmarkSource
 
 MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
 STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
@@ -76,16 +76,16 @@ class OnnxKeypointSource(LandmarkSource):
         self.input = inputs[0].name
         self.base, self.min_score = base, min_score
 
-    def detect(self, frames: np.ndarray, fps: float, person: int = 0) -> Landmarks:
-        found = self.base.detect(frames, fps, person)
+    def detect(self, frames: np.ndarray, fps: float, person: int = 0, box: Box | None = None) -> Landmarks:
+        found = self.base.detect(frames, fps, person, box)
         body_uv, body_vis = found.body_uv.copy(), found.body_vis.copy()
         source = np.array(list(self.mapping))
         target = np.array(list(self.mapping.values()))
         for t in np.flatnonzero(found.detected):
-            box = self.crop_box(found.body_uv[t], found.body_vis[t])
-            if box is None:
+            crop = self.crop_box(found.body_uv[t], found.body_vis[t])
+            if crop is None:
                 continue
-            points, scores = self.keypoints(frames[t], box)
+            points, scores = self.keypoints(frames[t], crop)
             sure = scores[source] >= self.min_score
             body_uv[t, target[sure]] = points[source[sure]]
             body_vis[t, target[sure]] = np.maximum(
