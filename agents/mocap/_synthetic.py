@@ -148,11 +148,12 @@ class SyntheticCamera:
 
 
 def ring(count: int, pitch: float = 15.0, radius: float = 4.0) -> list[SyntheticCamera]:
-    """``count`` cameras on a circle of ``radius`` m around the performers' place, all aimed at it."""
+    """``count`` cameras on a circle of ``radius`` m around the performers' place, all aimed at it:
+    evenly round it, or 90° apart for two (opposite cameras see depth along one line)."""
     centre = np.array([-0.6, 0.9, -DISTANCE])
     cameras = []
     for k in range(count):
-        yaw = 360.0 * k / count
+        yaw = 90.0 * k if count == 2 else 360.0 * k / count
         away = np.array([np.sin(np.radians(yaw)), 0.0, np.cos(np.radians(yaw))])
         position = centre + radius * away + [0.0, radius * np.tan(np.radians(pitch)), 0.0]
         cameras.append(SyntheticCamera(pitch=pitch, yaw=yaw, at=tuple(position)))
