@@ -54,7 +54,7 @@ def render_stage_focal_stack(
 
     The sweep runs from ``near_far`` (metres) or between two target nodes' distances.
     """
-    from scene import distance_along_view, open_replica, subject_point
+    from scene import distance_along_view, focus_point, open_replica
 
     from ._focal_stack import focus_sweep, render_focal_stack
     from ._settings import RenderSettings
@@ -69,7 +69,7 @@ def render_stage_focal_stack(
         cam = bpy.data.objects[stage.node_state(camera).name]
         if targets is not None:
             near, far = (
-                distance_along_view(cam, subject_point(bpy.data.objects[stage.node_state(t).name]))
+                distance_along_view(cam, focus_point(bpy.data.objects[stage.node_state(t).name]))
                 for t in targets
             )
         elif near_far is not None:

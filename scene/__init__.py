@@ -12,7 +12,7 @@ from ._asset_store import AssetStore
 from ._fsync import fsync_directory
 from ._ids import UUID_KEY
 from ._objects import bake_parent_inverse
-from ._optics import distance_along_view, subject_point
+from ._optics import distance_along_view, focus_point
 from ._replica import Replica, ReplicaGap, SnapshotSource, open_replica
 from ._stage import Stage
 
@@ -26,7 +26,7 @@ __all__ = [
     "Stage",
     "bake_parent_inverse",
     "distance_along_view",
+    "focus_point",
     "fsync_directory",
     "open_replica",
-    "subject_point",
 ]

@@ -86,11 +86,23 @@ CAMERA = Mapping(
 )  # besides these: the focus target (a node), the body and its circle of confusion (custom props)
 
 
+def focus_bone(target: bpy.types.Object | None) -> str:
+    """The bone a camera focused on ``target`` holds sharp: a character's eye (its rig's first eye
+    bone), else its head bone; "" (the object's origin) for anything else."""
+    if target is None or target.type != "ARMATURE":
+        return ""
+    names = [b.name for b in target.data.bones]
+    eyes = [n for n in names if "eye" in n.lower()]
+    heads = [n for n in names if n.lower().rpartition(":")[2] == "head" or n.lower().endswith("head")]
+    return (eyes or heads or [""])[0]
+
+
 def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> None:
     cam = obj.data
     CAMERA.apply(cam, params)
     if params.focus_target is not None:
         cam.dof.focus_object = index.get(params.focus_target) if params.focus_target else None
+        cam.dof.focus_subtarget = focus_bone(cam.dof.focus_object)  # Blender's own DOF follows it
     if params.body is not None:
         cam[CAMERA_BODY_KEY] = params.body
     if params.coc_mm is not None:
@@ -110,7 +122,7 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
     """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
-    CAMERA.guard(undo, lambda: obj.data, "dof.focus_object")
+    CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget")
     saved = {key: obj.data[key] for key in (CAMERA_BODY_KEY, COC_KEY) if key in obj.data}
 
     def restore() -> None:

@@ -122,8 +122,9 @@ def delete_node(ctx: Context, cmd: DeleteNode):
     scene = bpy.context.scene
     focusing = [o for o in family.cameras if o.data.dof.focus_object in doomed_set]
     for camera in focusing:
-        guard_props(ctx.undo, functools.partial(_dof_of, camera), ("focus_object",))
+        guard_props(ctx.undo, functools.partial(_dof_of, camera), ("focus_object", "focus_subtarget"))
         camera.data.dof.focus_object = None
+        camera.data.dof.focus_subtarget = ""
         if (uuid := uuid_of(camera)) is not None:
             ctx.changes.change(uuid, "camera")
     if scene.camera in doomed_set:

@@ -62,11 +62,20 @@ def distance_along_view(camera: bpy.types.Object, point: Vector) -> float:
     return float((point - camera.matrix_world.translation).dot(view_axis(camera)))
 
 
+def focus_point(obj: bpy.types.Object) -> Vector:
+    """Where a camera focused on ``obj`` is sharp: a character's eye (``_camera.focus_bone``, as
+    Blender's depth of field reads it, so it follows the character), else the node's centre."""
+    bone = _camera.focus_bone(obj)
+    if bone and bone in obj.pose.bones:
+        return obj.matrix_world @ obj.pose.bones[bone].head
+    return subject_point(obj)
+
+
 def focus_distance(camera: bpy.types.Object) -> float:
     """The distance the camera is focused at now (its focus target's, if it has one)."""
     dof = camera.data.dof
     if dof.focus_object is not None:
-        return distance_along_view(camera, subject_point(dof.focus_object))
+        return distance_along_view(camera, focus_point(dof.focus_object))
     return float(dof.focus_distance)
 
 
@@ -148,7 +157,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
     guard_props(undo, lambda: camera.data.dof, ("focus_distance", "aperture_ratio"))
     target = index.resolve(cmd.target, "target") if cmd.target else camera.data.dof.focus_object
     if cmd.mode == "dolly_zoom":
-        before = distance_along_view(camera, subject_point(target)) if target else focus_distance(camera)
+        before = distance_along_view(camera, focus_point(target)) if target else focus_distance(camera)
         if before <= 0.0:
             raise InvalidArgument(
                 f"the dolly-zoom subject is behind camera {camera.name!r}; aim the camera at it",
@@ -197,13 +206,13 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
 def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
     camera = camera_of(index, cmd.node)
     if cmd.from_target is not None:
-        start = distance_along_view(camera, subject_point(index.resolve(cmd.from_target, "from_target")))
+        start = distance_along_view(camera, focus_point(index.resolve(cmd.from_target, "from_target")))
     elif cmd.from_distance is not None:
         start = cmd.from_distance
     else:
         start = focus_distance(camera)
     if cmd.to_target is not None:
-        end = distance_along_view(camera, subject_point(index.resolve(cmd.to_target, "to_target")))
+        end = distance_along_view(camera, focus_point(index.resolve(cmd.to_target, "to_target")))
     else:
         assert cmd.to_distance is not None  # RackFocus takes exactly one of the two
         end = cmd.to_distance

@@ -222,3 +222,33 @@ def test_a_stage_file_extends_the_optics_table(tmp_path) -> None:
     path.write_text(STAGE_WITH_OPTICS.replace("sensor_height_mm = 7.49", "sensor_height_mm = -1"))
     with pytest.raises(StageFileError, match="sensor_height_mm"):
         load_stage(path)
+
+
+def test_focusing_on_a_character_holds_its_eye_sharp_as_it_moves(stage: Stage) -> None:
+    """A focus puller's mark on a person is the eye: Blender's depth of field is given the rig's
+    eye bone (so every render follows it), and the readout measures to the same point, frame by
+    frame — not to the middle of the body (hip depth)."""
+    from protocols import SetCamera, SetTransform
+
+    stage.apply(CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx", body="mannequin"),
+                           transform=Transform(location=(0.0, 3.0, 0.0))))  # fmt: skip
+    stage.apply(CreateNode(kind="empty", name="Box", transform=Transform(location=(1.0, 4.0, 0.5))))
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(focus_target="Hero", use_dof=True)))
+    camera, hero = bpy.data.objects["Cam"], bpy.data.objects["Hero"]
+    assert camera.data.dof.focus_object == hero and camera.data.dof.focus_subtarget == "left_eye_smplhf"
+
+    def eye_distance() -> float:
+        bpy.context.view_layer.update()
+        eye = hero.matrix_world @ hero.pose.bones["left_eye_smplhf"].head
+        return float((eye - camera.matrix_world.translation).dot(Vector((0.0, 1.0, 0.0))))
+
+    # Hero faces the camera (characters face -Y): the eye is nearer than the body's middle
+    assert stage.optics("Cam").focus_m == pytest.approx(eye_distance(), abs=1e-3)
+    assert eye_distance() < 3.0 - 0.05
+    stage.apply(SetTransform(node="Hero", location=(0.0, 4.5, 0.0)))  # the actor steps back
+    assert stage.optics("Cam").focus_m == pytest.approx(eye_distance(), abs=1e-3)
+    assert stage.node_state("Cam").camera.focus_target == stage.node_state("Hero").uuid
+
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(focus_target="Box")))  # not a character
+    assert camera.data.dof.focus_subtarget == ""
+    assert stage.optics("Cam").focus_m == pytest.approx(4.0, abs=1e-6)
