@@ -112,6 +112,7 @@ class CameraParams:
 
     ``focus_target`` names a node the focus follows; ``""`` clears it. ``body`` names a camera
     body from the optics table (it sets the sensor size and circle of confusion ``coc_mm``);
+    ``""`` clears it, as does a sensor size set by hand that is not the body's;
     ``squeeze`` is an anamorphic lens's squeeze (1 = spherical); ``blades`` the aperture's blade
     count (0 = a round aperture) and ``blade_rotation`` its rotation in radians.
     """
@@ -139,7 +140,7 @@ class CameraParams:
         if self.blades is not None and self.blades != 0:
             check_range("camera.blades", self.blades, 3, 16)
         check_range("camera.blade_rotation", self.blade_rotation, -6.283186, 6.283186, unit=" rad")
-        if self.body is not None:
+        if self.body:
             check_name("camera.body", self.body)
         check_range("camera.sensor_width", self.sensor_width, 0.0, 200.0, low_open=True, unit=" mm")
         check_range("camera.sensor_height", self.sensor_height, 0.0, 200.0, low_open=True, unit=" mm")

@@ -26,11 +26,13 @@ COC_KEY = "stagecraft_coc_mm"
 
 
 def resolve_target(
-    index: Index, camera: bpy.types.Object, params: CameraParams, optics: OpticsTable
+    index: Index, camera: bpy.types.Object | None, params: CameraParams, optics: OpticsTable
 ) -> CameraParams:
     """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
     expanded into its sensor size and circle of confusion (explicit fields win)."""
-    if params.body is not None:
+    if params.body is None and camera is not None and _leaves_body(camera.data, params, optics):
+        params = _replace(params, body="")  # a sensor set by hand: no longer that body
+    if params.body:
         body = optics.body(params.body, field="camera.body")
         params = _replace(
             params,
@@ -45,6 +47,20 @@ def resolve_target(
     if target == camera:
         raise InvalidArgument(f"camera {camera.name!r} cannot focus on itself", field="camera.focus_target")
     return _replace(params, focus_target=uuid_of(target))
+
+
+def _leaves_body(cam: bpy.types.Camera, params: CameraParams, optics: OpticsTable) -> bool:
+    """Whether ``params`` give a camera that has a body a sensor size other than the body's."""
+    name = body_name(cam)
+    if name is None or (params.sensor_width is None and params.sensor_height is None):
+        return False
+    body = optics.bodies.get(name)
+    width = params.sensor_width if params.sensor_width is not None else cam.sensor_width
+    height = params.sensor_height if params.sensor_height is not None else cam.sensor_height
+    return body is None or not (
+        math.isclose(width, body.sensor_width_mm, abs_tol=1e-4)
+        and math.isclose(height, body.sensor_height_mm, abs_tol=1e-4)
+    )
 
 
 def body_name(cam: bpy.types.Camera) -> str | None:
@@ -103,8 +119,12 @@ def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> N
     if params.focus_target is not None:
         cam.dof.focus_object = index.get(params.focus_target) if params.focus_target else None
         cam.dof.focus_subtarget = focus_bone(cam.dof.focus_object)  # Blender's own DOF follows it
-    if params.body is not None:
+    if params.body:
         cam[CAMERA_BODY_KEY] = params.body
+    elif params.body == "":  # no body: the circle of confusion follows the sensor, unless given
+        for key in (CAMERA_BODY_KEY, _LEGACY_BODY_KEY) + (() if params.coc_mm is not None else (COC_KEY,)):
+            if key in cam:
+                del cam[key]
     if params.coc_mm is not None:
         cam[COC_KEY] = params.coc_mm
 

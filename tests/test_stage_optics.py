@@ -84,6 +84,22 @@ def test_a_camera_body_sets_sensor_and_circle_of_confusion(stage: Stage) -> None
         stage.apply(_set_camera(CameraParams(body="bolex_h16")))
 
 
+def test_a_sensor_set_by_hand_is_no_longer_the_body(stage: Stage) -> None:
+    """After body=full_frame, a Micro Four Thirds sensor typed in by hand is a custom camera: no
+    body, and the circle of confusion of its own diagonal (not full frame's 0.029 mm)."""
+    stage.apply(_set_camera(CameraParams(body="full_frame")))
+    stage.apply(_set_camera(CameraParams(sensor_width=36.0)))  # the body's own width: still the body
+    assert stage.node_state("Cam").camera.body == "full_frame"
+    resolved, _ = stage.apply(_set_camera(CameraParams(sensor_width=17.3, sensor_height=13.0)))
+    camera, readout = stage.node_state("Cam").camera, stage.optics("Cam")
+    assert resolved.camera.body == "" and camera.body is None and readout.body == ""
+    assert readout.coc_mm == pytest.approx(math.hypot(17.3, 13.0) / 1500, abs=1e-6)
+    stage.apply(_set_camera(CameraParams(body="super_35")))
+    stage.apply(_set_camera(CameraParams(body="", coc_mm=0.02)))  # cleared by hand, CoC given
+    camera = stage.node_state("Cam").camera
+    assert camera.body is None and camera.coc_mm == pytest.approx(0.02)
+
+
 def test_focus_past_the_hyperfocal_reads_an_infinite_far_limit(stage: Stage) -> None:
     stage.apply(_set_camera(CameraParams(fstop=16.0, focus_distance=40.0)))
     readout = stage.optics("Cam")
