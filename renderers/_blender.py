@@ -19,6 +19,7 @@ import bpy
 import numpy as np
 
 from protocols import Internal, InvalidArgument, NotFound, RenderEngine
+from scene import frame_fit
 
 from ._egl import usable_engine
 from ._readback import read_bmp, read_exr_depth
@@ -126,6 +127,8 @@ def _render_setup(
     """Camera, engine, resolution, samples and output file, for the duration of one render."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(_patched(scene, camera=camera))
+        fit = frame_fit(camera.data, settings.width, settings.height)  # a body's frame stays on its sensor
+        stack.enter_context(_patched(camera.data, sensor_fit=fit))
         stack.enter_context(
             _patched(
                 scene.render,

@@ -14,6 +14,7 @@ import bpy
 import numpy as np
 
 from protocols import InvalidArgument
+from scene import frame_fit
 
 from ._blender import _camera, _patched, render_frame
 from ._bokeh import BokehKernel, defocus_frame
@@ -35,9 +36,10 @@ def frame_width_on_sensor_mm(camera: bpy.types.Object, width_px: int, height_px:
     """How many millimetres of the sensor the rendered frame's width spans."""
     cam = camera.data
     landscape = width_px >= height_px
-    if cam.sensor_fit == "HORIZONTAL" or (cam.sensor_fit == "AUTO" and landscape):
+    fit = frame_fit(cam, width_px, height_px)
+    if fit == "HORIZONTAL" or (fit == "AUTO" and landscape):
         return cam.sensor_width
-    size = cam.sensor_height if cam.sensor_fit == "VERTICAL" else cam.sensor_width
+    size = cam.sensor_height if fit == "VERTICAL" else cam.sensor_width
     return size * width_px / height_px
 
 

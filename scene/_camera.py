@@ -63,6 +63,15 @@ def _leaves_body(cam: bpy.types.Camera, params: CameraParams, optics: OpticsTabl
     )
 
 
+def frame_fit(cam: bpy.types.Camera, width: float, height: float) -> str:
+    """Blender's sensor fit for a ``width`` × ``height`` frame: a camera body keeps the frame
+    inside its sensor (the sensor's width on a frame wider than the sensor, else its height), as
+    a real camera records; a camera without one keeps its own fit."""
+    if body_name(cam) is None:
+        return cam.sensor_fit
+    return "HORIZONTAL" if width / height >= cam.sensor_width / cam.sensor_height else "VERTICAL"
+
+
 def body_name(cam: bpy.types.Camera) -> str | None:
     """The camera body this camera was set to, if any."""
     return cam.get(CAMERA_BODY_KEY, cam.get(_LEGACY_BODY_KEY))

@@ -83,8 +83,9 @@ def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
     """The sensor extents (width, height) that map onto the rendered frame under its sensor fit."""
     cam = camera.data
     render = bpy.context.scene.render
-    aspect = (render.resolution_y * render.pixel_aspect_y) / (render.resolution_x * render.pixel_aspect_x)
-    fit = cam.sensor_fit
+    width, height = render.resolution_x * render.pixel_aspect_x, render.resolution_y * render.pixel_aspect_y
+    aspect = height / width
+    fit = _camera.frame_fit(cam, width, height)
     if fit == "AUTO":
         fit = "HORIZONTAL" if aspect <= 1.0 else "VERTICAL"
     if fit == "HORIZONTAL":
