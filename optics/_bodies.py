@@ -26,7 +26,9 @@ COC_RULES: MappingProxyType[str, float] = MappingProxyType({"d/1500": 1500.0, "z
 LensKind = Literal["spherical", "anamorphic"]
 
 _BODY_KEYS = frozenset({"label", "sensor_width_mm", "sensor_height_mm", "coc_rule", "coc_mm"})
-_LENS_KEYS = frozenset({"label", "focal_mm", "squeeze", "kind"})
+_LENS_KEYS = frozenset(
+    {"label", "focal_mm", "squeeze", "kind", "max_aperture", "min_aperture", "min_focus_m", "transmission"}
+)
 
 
 def _positive(owner: str, key: str, value: Any) -> float:
@@ -65,18 +67,41 @@ class CameraBody:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Lens:
-    """A prime of ``focal_mm``; an anamorphic one squeezes the width by ``squeeze`` (> 1)."""
+    """A prime of ``focal_mm``; an anamorphic one squeezes the width by ``squeeze`` (> 1).
+
+    What the glass can do, where known: its widest and narrowest f-numbers (``max_aperture``,
+    ``min_aperture``: equal for a fixed aperture), its closest focus ``min_focus_m`` (from the
+    film plane, as a lens barrel is marked) and its ``transmission`` (the T-stop is the f-number
+    over its square root).
+    """
 
     name: str
     focal_mm: float
     squeeze: float = 1.0
     kind: LensKind = "spherical"
     label: str = ""
+    max_aperture: float | None = None
+    min_aperture: float | None = None
+    min_focus_m: float | None = None
+    transmission: float = 1.0
 
     def __post_init__(self) -> None:
         owner = f"lenses.{self.name}"
         _positive(owner, "focal_mm", self.focal_mm)
         _positive(owner, "squeeze", self.squeeze)
+        for key in ("max_aperture", "min_aperture", "min_focus_m"):
+            if getattr(self, key) is not None:
+                _positive(owner, key, getattr(self, key))
+        if self.max_aperture and self.min_aperture and self.max_aperture > self.min_aperture:
+            raise InvalidArgument(
+                f"{owner}: max_aperture f/{self.max_aperture:g} is narrower than min_aperture "
+                f"f/{self.min_aperture:g} (the widest opening has the smaller f-number)",
+                field="max_aperture",
+            )
+        if _positive(owner, "transmission", self.transmission) > 1.0:
+            raise InvalidArgument(
+                f"{owner}.transmission = {self.transmission!r} is not in (0, 1]", field="transmission"
+            )
         if self.kind not in get_args(LensKind):
             raise InvalidArgument(
                 f"{owner}.kind {self.kind!r} is not one of {', '.join(get_args(LensKind))}", field="kind"
@@ -87,6 +112,34 @@ class Lens:
                 "an anamorphic one a squeeze > 1",
                 field="squeeze",
             )
+
+    def check_fstop(self, fstop: float) -> None:
+        """Refuse an f-number this lens cannot be set to, saying what it can."""
+        wide, narrow = self.max_aperture, self.min_aperture
+        if (wide is not None and fstop < wide - 1e-6) or (narrow is not None and fstop > narrow + 1e-6):
+            if wide is not None and wide == narrow:
+                reach = f"has a fixed aperture of f/{wide:g}"
+            else:
+                reach = f"opens to f/{wide or 0:g} and stops down to f/{narrow or math.inf:g}"
+            raise InvalidArgument(
+                f"the {self.label or self.name} {reach}; f/{fstop:g} is beyond it", field="camera.fstop"
+            )
+
+    def check_focus(self, distance_m: float, field: str = "camera.focus_distance") -> None:
+        """Refuse a focus distance closer than this lens focuses."""
+        if self.min_focus_m is not None and distance_m < self.min_focus_m - 1e-6:
+            raise InvalidArgument(
+                f"the {self.label or self.name} focuses no closer than {self.min_focus_m:g} m; "
+                f"{distance_m:.3g} m is too close",
+                field=field,
+            )
+
+    def clamped_fstop(self, fstop: float) -> float:
+        """The nearest f-number this lens can be set to."""
+        return min(max(fstop, self.max_aperture or fstop), self.min_aperture or fstop)
+
+    def tstop(self, fstop: float) -> float:
+        return fstop / math.sqrt(self.transmission)
 
 
 def _entry(section: str, name: Any, entry: Any, keys: frozenset[str]) -> dict[str, Any]:
@@ -126,12 +179,18 @@ def _lens(name: str, entry: dict[str, Any]) -> Lens:
     if "focal_mm" not in entry:
         raise InvalidArgument(f"lenses.{name} needs focal_mm", field=f"lenses.{name}.focal_mm")
     squeeze = entry.get("squeeze", 1.0)
+    limits = {
+        key: None if entry.get(key) is None else _positive(f"lenses.{name}", key, entry[key])
+        for key in ("max_aperture", "min_aperture", "min_focus_m")
+    }
     return Lens(
         name,
         _positive(f"lenses.{name}", "focal_mm", entry["focal_mm"]),
         _positive(f"lenses.{name}", "squeeze", squeeze),
         entry.get("kind", "spherical" if squeeze == 1 else "anamorphic"),
         str(entry.get("label", name)),
+        **limits,
+        transmission=entry.get("transmission", 1.0),
     )
 
 
@@ -163,10 +222,10 @@ class OpticsTable:
             )
         return self.bodies[name]
 
-    def lens(self, name: str) -> Lens:
+    def lens(self, name: str, field: str = "lens") -> Lens:
         if name not in self.lenses:
             raise InvalidArgument(
-                f"unknown lens {name!r}; known: {', '.join(sorted(self.lenses))}", field="lens"
+                f"unknown lens {name!r}; known: {', '.join(sorted(self.lenses))}", field=field
             )
         return self.lenses[name]
 

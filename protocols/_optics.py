@@ -112,13 +112,16 @@ class Optics(Message):
     """Depth of field and field of view of a camera as set now (thin-lens model).
 
     ``far_m`` and ``dof_m`` are nil when the far limit is at infinity (focus at or past the
-    hyperfocal distance).
+    hyperfocal distance). ``lens`` is the optics-table lens the camera wears ("" if none);
+    ``tstop`` the f-number over the square root of its transmission (the f-number if none).
     """
 
     node: str
     body: str
+    lens: str
     focal_mm: float
     fstop: float
+    tstop: float
     focus_m: float
     coc_mm: float
     sensor_width_mm: float

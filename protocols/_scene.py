@@ -112,7 +112,10 @@ class CameraParams:
 
     ``focus_target`` names a node the focus follows; ``""`` clears it. ``body`` names a camera
     body from the optics table (it sets the sensor size and circle of confusion ``coc_mm``);
-    ``""`` clears it, as does a sensor size set by hand that is not the body's;
+    ``""`` clears it, as does a sensor size set by hand that is not the body's; ``lens_name``
+    names a lens from the optics table (its focal length and squeeze, and the stops and focus
+    distances it can take, which the stage then holds to); ``""`` clears it, as does a focal
+    length that is not the lens's;
     ``squeeze`` is an anamorphic lens's squeeze (1 = spherical); ``blades`` the aperture's blade
     count (0 = a round aperture) and ``blade_rotation`` its rotation in radians.
     """
@@ -132,6 +135,7 @@ class CameraParams:
     squeeze: float | None = None
     blades: int | None = None
     blade_rotation: float | None = None
+    lens_name: str | None = None
 
     def __post_init__(self) -> None:
         check_range("camera.lens", self.lens, 0.0, 5000.0, low_open=True, unit=" mm")
@@ -142,6 +146,8 @@ class CameraParams:
         check_range("camera.blade_rotation", self.blade_rotation, -6.283186, 6.283186, unit=" rad")
         if self.body:
             check_name("camera.body", self.body)
+        if self.lens_name:
+            check_name("camera.lens_name", self.lens_name)
         check_range("camera.sensor_width", self.sensor_width, 0.0, 200.0, low_open=True, unit=" mm")
         check_range("camera.sensor_height", self.sensor_height, 0.0, 200.0, low_open=True, unit=" mm")
         check_range("camera.fstop", self.fstop, 0.7, 128.0)

@@ -8,7 +8,7 @@ from typing import Any
 
 import bpy
 
-from optics import OpticsTable
+from optics import Lens, OpticsTable
 from protocols import CameraParams, InvalidArgument, SensorFit
 
 from ._ids import Index, uuid_of
@@ -23,6 +23,8 @@ _FIT_FROM_BLENDER: dict[str, SensorFit] = {v: k for k, v in _FIT_TO_BLENDER.item
 CAMERA_BODY_KEY = "stagecraft_camera_body"  # on camera data: its body's name in the optics table
 _LEGACY_BODY_KEY = "stagecraft_body"  # what snapshots written before 2026-12 call it
 COC_KEY = "stagecraft_coc_mm"
+LENS_KEY = "stagecraft_lens"  # on camera data: the optics-table lens it wears
+BLENDER_DEFAULT_FSTOP = 2.8  # a new camera's f-number
 
 
 def resolve_target(
@@ -30,6 +32,7 @@ def resolve_target(
 ) -> CameraParams:
     """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
     expanded into its sensor size and circle of confusion (explicit fields win)."""
+    params = _with_lens(camera, params, optics)
     if params.body is None and camera is not None and _leaves_body(camera.data, params, optics):
         params = _replace(params, body="")  # a sensor set by hand: no longer that body
     if params.body:
@@ -47,6 +50,59 @@ def resolve_target(
     if target == camera:
         raise InvalidArgument(f"camera {camera.name!r} cannot focus on itself", field="camera.focus_target")
     return _replace(params, focus_target=uuid_of(target))
+
+
+def lens_name(cam: bpy.types.Camera) -> str | None:
+    """The optics-table lens this camera wears, if any."""
+    return cam.get(LENS_KEY)
+
+
+def glass(cam: bpy.types.Camera | None, optics: OpticsTable) -> Lens | None:
+    """The lens a camera wears, from the optics table (None for a focal length set by hand)."""
+    name = None if cam is None else lens_name(cam)
+    return None if name is None else optics.lenses.get(name)
+
+
+def wear(camera: bpy.types.Object, lens: Lens | None) -> None:
+    """Mount ``lens`` on ``camera`` (None: a focal length of its own): its stop and, when focused
+    by hand, its focus move within the lens's reach."""
+    dof = camera.data.dof
+    if lens is None:
+        if LENS_KEY in camera.data:
+            del camera.data[LENS_KEY]
+        return
+    camera.data[LENS_KEY] = lens.name
+    dof.aperture_fstop = lens.clamped_fstop(dof.aperture_fstop)
+    if dof.focus_object is None and lens.min_focus_m is not None and dof.focus_distance < lens.min_focus_m:
+        dof.focus_distance = lens.min_focus_m
+
+
+def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: OpticsTable) -> CameraParams:
+    """``params`` with a named lens expanded (focal length, squeeze, the stop and focus moved
+    within its reach), a focal length set by hand leaving the lens, and what the lens in effect
+    cannot take refused."""
+    cam = None if camera is None else camera.data
+    if params.lens_name:
+        lens = optics.lens(params.lens_name, field="camera.lens_name")
+        current = cam.dof.aperture_fstop if cam is not None else BLENDER_DEFAULT_FSTOP
+        params = _replace(
+            params, lens=params.lens or lens.focal_mm, squeeze=params.squeeze or lens.squeeze,
+            fstop=params.fstop if params.fstop is not None else lens.clamped_fstop(current),
+        )  # fmt: skip
+        near = lens.min_focus_m
+        focused_by_hand = cam is not None and cam.dof.focus_object is None and params.focus_distance is None
+        if focused_by_hand and near is not None and cam is not None and cam.dof.focus_distance < near:
+            params = _replace(params, focus_distance=near)  # as near as it focuses
+    elif params.lens_name is None and params.lens is not None and cam is not None:
+        worn = glass(cam, optics)
+        if lens_name(cam) is not None and (worn is None or abs(worn.focal_mm - params.lens) > 1e-6):
+            params = _replace(params, lens_name="")  # a focal length set by hand: no longer that lens
+    wearing = glass(cam, optics) if params.lens_name is None else optics.lenses.get(params.lens_name)
+    if wearing is not None and params.fstop is not None:
+        wearing.check_fstop(params.fstop)
+    if wearing is not None and params.focus_distance is not None:
+        wearing.check_focus(params.focus_distance)
+    return params
 
 
 def _leaves_body(cam: bpy.types.Camera, params: CameraParams, optics: OpticsTable) -> bool:
@@ -136,6 +192,10 @@ def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> N
                 del cam[key]
     if params.coc_mm is not None:
         cam[COC_KEY] = params.coc_mm
+    if params.lens_name:
+        cam[LENS_KEY] = params.lens_name
+    elif params.lens_name == "" and LENS_KEY in cam:
+        del cam[LENS_KEY]
 
 
 def read_camera(obj: bpy.types.Object) -> CameraParams:
@@ -146,16 +206,17 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
         focus_target="" if target is None else (uuid_of(target) or ""),
         body=body_name(cam),
         coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
+        lens_name=lens_name(cam),
     )
 
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
     """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
     CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget")
-    saved = {key: obj.data[key] for key in (CAMERA_BODY_KEY, COC_KEY) if key in obj.data}
+    saved = {key: obj.data[key] for key in (CAMERA_BODY_KEY, COC_KEY, LENS_KEY) if key in obj.data}
 
     def restore() -> None:
-        for key in (CAMERA_BODY_KEY, COC_KEY):
+        for key in (CAMERA_BODY_KEY, COC_KEY, LENS_KEY):
             if key in saved:
                 obj.data[key] = saved[key]
             elif key in obj.data:

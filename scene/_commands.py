@@ -250,7 +250,7 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
 
 
 def rack_focus(ctx: Context, cmd: RackFocus):
-    resolved, touched = _optics.rack_focus(ctx.index, ctx.undo, cmd)
+    resolved, touched = _optics.rack_focus(ctx.index, ctx.undo, cmd, ctx.optics)
     first = resolved.start_frame
     ctx.changes.key(touched[0], _animation.FOCUS_PATH, 0, range(first, first + resolved.frames + 1))
     return resolved, touched
@@ -273,7 +273,7 @@ SECTIONS: dict[type, tuple[Section, ...]] = {
 
 HANDLERS = {
     SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd, ctx.optics),
-    FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd),
+    FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd, ctx.optics),
     RackFocus: rack_focus,
     CreateNode: create_node,
     DeleteNode: delete_node,

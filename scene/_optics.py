@@ -149,13 +149,17 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
 
     camera = camera_of(index, cmd.node)
     focal_mm, squeeze = cmd.focal_mm, cmd.squeeze
-    if cmd.lens is not None:
-        lens = optics.lens(cmd.lens)
-        focal_mm = focal_mm or lens.focal_mm
-        squeeze = squeeze or lens.squeeze
+    mounted = optics.lens(cmd.lens) if cmd.lens is not None else None
+    if mounted is not None:
+        focal_mm = focal_mm or mounted.focal_mm
+        squeeze = squeeze or mounted.squeeze
+    assert focal_mm is not None  # SetLens holds focal_mm or a lens name
+    worn = _camera.glass(camera.data, optics)
+    if mounted is None and worn is not None and abs(worn.focal_mm - focal_mm) > 1e-6:
+        worn = None  # a focal length set by hand: the camera no longer wears that lens
+    glass = mounted or worn
     guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
-    guard_props(undo, lambda: camera.data, ("lens",))
-    guard_props(undo, lambda: camera.data.dof, ("focus_distance", "aperture_ratio"))
+    _camera.guard_camera(undo, camera)
     target = index.resolve(cmd.target, "target") if cmd.target else camera.data.dof.focus_object
     if cmd.mode == "dolly_zoom":
         before = distance_along_view(camera, focus_point(target)) if target else focus_distance(camera)
@@ -165,6 +169,8 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
                 field="target",
             )
         after = dolly_zoom_distance_m(before, camera.data.lens, focal_mm)
+        if glass is not None and camera.data.dof.focus_object is None:
+            glass.check_focus(after, field="target")
         move_along_view(camera, before - after)
         if camera.data.dof.focus_object is None:
             _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
@@ -173,6 +179,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
         squeeze = rounded_scalar(camera.data.dof.aperture_ratio)
     camera.data.lens = focal_mm
     camera.data.dof.aperture_ratio = squeeze
+    _camera.wear(camera, glass)
     resolved = dataclasses.replace(
         cmd,
         node=node_uuid(camera),
@@ -183,7 +190,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
     return resolved, (node_uuid(camera),)
 
 
-def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
+def frame_shot(index: Index, undo: Undo, cmd: FrameShot, optics: OpticsTable):
     from optics import framing_distance_m
 
     camera = camera_of(index, cmd.node)
@@ -192,6 +199,9 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
         raise InvalidArgument(f"camera {camera.name!r} cannot frame itself; name a subject", field="target")
     height = cmd.subject_height or subject_height(target)
     wanted = framing_distance_m(height, cmd.shot_size, camera.data.lens, effective_sensor_mm(camera)[1])
+    glass = _camera.glass(camera.data, optics)
+    if glass is not None and camera.data.dof.focus_object is None:
+        glass.check_focus(wanted, field="shot_size")  # the shot would need focus the lens cannot reach
     guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
     aim_at(camera, shot_aim(target, SHOT_SIZES[cmd.shot_size] * height), wanted)
@@ -204,7 +214,7 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot):
     return resolved, (node_uuid(camera),)
 
 
-def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
+def rack_focus(index: Index, undo: Undo, cmd: RackFocus, optics: OpticsTable):
     camera = camera_of(index, cmd.node)
     if cmd.from_target is not None:
         start = distance_along_view(camera, focus_point(index.resolve(cmd.from_target, "from_target")))
@@ -223,6 +233,10 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
                 f"the {name} focus distance ({value:.3f} m) is behind or inside the lens of {camera.name!r}",
                 field=f"{name}_target",
             )
+    glass = _camera.glass(camera.data, optics)
+    if glass is not None:
+        glass.check_focus(start, field="from_target" if cmd.from_target is not None else "from_distance")
+        glass.check_focus(end, field="to_target" if cmd.to_target is not None else "to_distance")
     start, end = round(float(start), 6), round(float(end), 6)  # as the event says: a replay keys the same
     first = cmd.start_frame if cmd.start_frame is not None else bpy.context.scene.frame_current
     frames = np.arange(first, first + cmd.frames + 1, dtype=np.float64)
@@ -247,7 +261,7 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus):
     return resolved, (node_uuid(camera),)
 
 
-def readout(index: Index, ref: str) -> Optics:
+def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
     from optics import optics_readout
 
     camera = camera_of(index, ref)
@@ -255,6 +269,7 @@ def readout(index: Index, ref: str) -> Optics:
     width, height = effective_sensor_mm(camera)
     focus = focus_distance(camera)
     coc = _camera.coc_mm(cam)
+    lens = _camera.glass(cam, optics)
     result = optics_readout(
         cam.lens, cam.dof.aperture_fstop, coc, focus, width, height, cam.dof.aperture_ratio
     )
@@ -263,8 +278,10 @@ def readout(index: Index, ref: str) -> Optics:
         Optics(
             node=node_uuid(camera),
             body=_camera.body_name(cam) or "",
+            lens=_camera.lens_name(cam) or "",
             focal_mm=float(cam.lens),
             fstop=float(cam.dof.aperture_fstop),
+            tstop=float(lens.tstop(cam.dof.aperture_fstop) if lens else cam.dof.aperture_fstop),
             focus_m=focus,
             coc_mm=coc,
             sensor_width_mm=float(width),

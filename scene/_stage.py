@@ -194,7 +194,7 @@ class Stage:
 
     def optics(self, ref: str) -> Optics:
         """The live optics readout (depth of field, field of view) of camera ``ref``."""
-        return _optics.readout(self._index, ref)
+        return _optics.readout(self._index, ref, self.optics_table)
 
     def tree(self) -> tuple[TreeNode, ...]:
         return tuple(_state.tree_node(o) for o in _state.ordered(self._index.objects()))

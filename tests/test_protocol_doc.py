@@ -176,6 +176,7 @@ def test_the_optics_example_holds_the_numbers_the_stage_computes(empty_stage):
     with empty_stage.client() as client:
         camera = protocols.CameraParams(
             body=example["body"],
+            lens_name=example["lens"],
             lens=example["focal_mm"],
             fstop=example["fstop"],
             focus_distance=example["focus_m"],

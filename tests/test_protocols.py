@@ -49,7 +49,8 @@ MOVED = p.EventResult(
 )
 
 OPTICS = p.Optics(
-    node=UUID_A, body="arri_alexa_35", focal_mm=50.0, fstop=2.8, focus_m=3.0, coc_mm=0.022,
+    node=UUID_A, body="arri_alexa_35", lens="prime_50", focal_mm=50.0, fstop=2.8, tstop=2.95, focus_m=3.0,
+    coc_mm=0.022,
     sensor_width_mm=27.99, sensor_height_mm=15.74, squeeze=1.0, hyperfocal_m=40.6, near_m=2.8,
     far_m=3.24, dof_m=0.44, fov_horizontal=0.546, fov_vertical=0.31, fov_diagonal=0.62,
 )  # fmt: skip

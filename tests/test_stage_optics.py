@@ -300,3 +300,46 @@ def test_every_bodys_frame_fits_its_sensor_in_the_readout_and_the_render(stage: 
             assert readout.fov_vertical == pytest.approx(
                 2 * math.atan(frame[1] / 2 / readout.focal_mm), rel=1e-4
             )
+
+
+def test_the_stage_refuses_what_the_glass_cannot_do(stage: Stage) -> None:
+    """Lenses as data: f/0.7 on a 14 mm f/1.8, stopping down a fixed-aperture phone lens, focus
+    closer than the lens focuses (by hand, in a pull, in a shot) are refused with the lens's own
+    reach; mounting a lens moves the stop and focus within it; a focal length by hand leaves it."""
+    from protocols import SetCamera
+
+    stage.apply(SetLens(node="Cam", lens="prime_14"))
+    camera = stage.node_state("Cam").camera
+    assert camera.lens_name == "prime_14" and camera.lens == pytest.approx(14.0)
+    with pytest.raises(InvalidArgument, match=r"opens to f/1\.8 and stops down to f/16; f/0\.7") as refused:
+        stage.apply(SetCamera(node="Cam", camera=CameraParams(fstop=0.7)))
+    assert refused.value.field == "camera.fstop"
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(fstop=1.8)))
+    with pytest.raises(InvalidArgument, match=r"no closer than 0\.27 m"):
+        stage.apply(SetCamera(node="Cam", camera=CameraParams(focus_distance=0.1)))
+    with pytest.raises(InvalidArgument, match=r"no closer than 0\.27 m") as refused:
+        stage.apply(RackFocus(node="Cam", frames=10, from_distance=2.0, to_distance=0.2))
+    assert refused.value.field == "to_distance" and not stage.node_state("Cam").animation
+
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(fstop=8.0, focus_distance=0.3)))
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(lens_name="iphone_15_pro_main")))
+    camera, readout = stage.node_state("Cam").camera, stage.optics("Cam")
+    assert camera.fstop == pytest.approx(1.78) and readout.lens == "iphone_15_pro_main"  # the stop it has
+    assert readout.tstop == pytest.approx(1.78 / math.sqrt(0.9), rel=1e-4)
+    with pytest.raises(InvalidArgument, match=r"fixed aperture of f/1\.78"):
+        stage.apply(SetCamera(node="Cam", camera=CameraParams(fstop=4.0)))
+
+    stage.apply(SetLens(node="Cam", lens="prime_85"))  # focused at 0.3 m: the 85 mm reaches 0.85 m
+    assert stage.node_state("Cam").camera.focus_distance == pytest.approx(0.85)
+    stage.apply(CreateNode(kind="armature", name="Hero", armature=ArmatureSpec(rig="smplx"),
+                           transform=Transform(location=(0.0, 3.0, 0.0))))  # fmt: skip
+    with pytest.raises(InvalidArgument, match=r"no closer than 0\.85 m") as refused:
+        stage.apply(FrameShot(node="Cam", target="Hero", shot_size="extreme_close_up"))
+    assert refused.value.field == "shot_size"
+
+    stage.apply(SetCamera(node="Cam", camera=CameraParams(lens=40.0)))  # a zoom's own focal length
+    camera, readout = stage.node_state("Cam").camera, stage.optics("Cam")
+    assert camera.lens_name is None and readout.lens == "" and readout.tstop == readout.fstop
+    stage.apply(
+        SetCamera(node="Cam", camera=CameraParams(fstop=0.95))
+    )  # no lens: no limit but the protocol's
