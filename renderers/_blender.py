@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 
 from protocols import Internal, InvalidArgument, NotFound, RenderEngine
-from scene import frame_fit
+from scene import desqueezed_width, frame_fit
 
 from ._egl import usable_engine
 from ._readback import read_bmp, read_exr_depth
@@ -128,7 +128,8 @@ def _render_setup(
     with contextlib.ExitStack() as stack:
         stack.enter_context(_patched(scene, camera=camera))
         fit = frame_fit(camera.data, settings.width, settings.height)  # a body's frame stays on its sensor
-        stack.enter_context(_patched(camera.data, sensor_fit=fit))
+        # the picture is desqueezed: an anamorphic lens's view over the sensor's width, stretched back
+        stack.enter_context(_patched(camera.data, sensor_fit=fit, sensor_width=desqueezed_width(camera.data)))
         stack.enter_context(
             _patched(
                 scene.render,

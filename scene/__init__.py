@@ -9,7 +9,7 @@ on the one thread that owns bpy; nothing here starts threads, sockets or event l
 
 from ._armature import KNOWN_RIGS
 from ._asset_store import AssetStore
-from ._camera import frame_fit
+from ._camera import desqueezed_width, frame_fit
 from ._fsync import fsync_directory
 from ._ids import UUID_KEY
 from ._objects import bake_parent_inverse
@@ -26,6 +26,7 @@ __all__ = [
     "SnapshotSource",
     "Stage",
     "bake_parent_inverse",
+    "desqueezed_width",
     "distance_along_view",
     "focus_point",
     "frame_fit",

@@ -120,12 +120,19 @@ def _leaves_body(cam: bpy.types.Camera, params: CameraParams, optics: OpticsTabl
 
 
 def frame_fit(cam: bpy.types.Camera, width: float, height: float) -> str:
-    """Blender's sensor fit for a ``width`` × ``height`` frame: a camera body keeps the frame
-    inside its sensor (the sensor's width on a frame wider than the sensor, else its height), as
-    a real camera records; a camera without one keeps its own fit."""
+    """Blender's sensor fit for a ``width`` × ``height`` picture: a camera body keeps the frame
+    inside its sensor as seen desqueezed (the sensor's width on a picture wider than that, else
+    its height), as a real camera records; a camera without one keeps its own fit."""
     if body_name(cam) is None:
         return cam.sensor_fit
-    return "HORIZONTAL" if width / height >= cam.sensor_width / cam.sensor_height else "VERTICAL"
+    sensor = desqueezed_width(cam) / cam.sensor_height
+    return "HORIZONTAL" if width / height >= sensor else "VERTICAL"
+
+
+def desqueezed_width(cam: bpy.types.Camera) -> float:
+    """The sensor's width as the picture shows it: an anamorphic lens squeezes ``squeeze`` times
+    that much of the view onto it, and viewing stretches it back."""
+    return float(cam.sensor_width * cam.dof.aperture_ratio)
 
 
 def body_name(cam: bpy.types.Camera) -> str | None:

@@ -80,7 +80,8 @@ def focus_distance(camera: bpy.types.Object) -> float:
 
 
 def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
-    """The sensor extents (width, height) that map onto the rendered frame under its sensor fit."""
+    """The sensor extents (width, height) that map onto the rendered frame under its sensor fit;
+    the picture is the frame desqueezed (``_camera.desqueezed_width``)."""
     cam = camera.data
     render = bpy.context.scene.render
     width, height = render.resolution_x * render.pixel_aspect_x, render.resolution_y * render.pixel_aspect_y
@@ -88,9 +89,10 @@ def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
     fit = _camera.frame_fit(cam, width, height)
     if fit == "AUTO":
         fit = "HORIZONTAL" if aspect <= 1.0 else "VERTICAL"
+    squeeze = cam.dof.aperture_ratio
     if fit == "HORIZONTAL":
-        return cam.sensor_width, cam.sensor_width * aspect
-    return cam.sensor_height / aspect, cam.sensor_height
+        return cam.sensor_width, _camera.desqueezed_width(cam) * aspect
+    return cam.sensor_height / aspect / squeeze, cam.sensor_height
 
 
 EYE_BELOW_TOP = 0.065  # a standing adult's eyes below the top of the head, as a share of height

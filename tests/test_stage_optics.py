@@ -276,30 +276,34 @@ RESOLUTIONS = [(1920, 1080), (1280, 720), (2048, 858), (4096, 2160), (1080, 1920
 def test_every_bodys_frame_fits_its_sensor_in_the_readout_and_the_render(stage: Stage) -> None:
     """A RED Komodo's 27.03 × 14.26 mm sensor is wider than 16:9: a 16:9 frame uses its full
     height and 25.35 mm of its width, not 27.03 × 15.20 mm (a frame taller than the sensor).
-    Each body, each picture shape: the readout's frame and the frame Blender renders (its own
-    view frame under the renderer's setup) lie inside the sensor and touch two of its edges."""
+    Each body, each picture shape, spherical and 2× / 1.33× anamorphic: the readout's frame lies
+    inside the sensor and touches two of its edges, and the picture Blender renders (its own view
+    frame under the renderer's setup) is that frame desqueezed — its angle of view the readout's."""
     from renderers._blender import _render_setup
     from renderers._settings import RenderSettings
 
     scene, camera = bpy.context.scene, bpy.data.objects["Cam"]
     for name, body in default_optics().bodies.items():
-        stage.apply(_set_camera(CameraParams(body=name)))
-        for width, height in RESOLUTIONS:
-            scene.render.resolution_x, scene.render.resolution_y = width, height
-            readout = stage.optics("Cam")
-            frame = (readout.sensor_width_mm, readout.sensor_height_mm)
-            settings = RenderSettings(engine="workbench", resolution=(width, height), samples=1)
-            with _render_setup(scene, camera, settings, "workbench", "/tmp/unused.png", "PNG"):
-                corners = np.array([tuple(v) for v in camera.data.view_frame(scene=scene)])
-            rendered = 2 * np.abs(corners[:, :2]).max(0) / abs(corners[0, 2]) * camera.data.lens
-            for got in (frame, rendered):
-                assert got[0] <= body.sensor_width_mm * (1 + 1e-4), (name, width, height, got)
-                assert got[1] <= body.sensor_height_mm * (1 + 1e-4), (name, width, height, got)
-                assert min(abs(got[0] - body.sensor_width_mm), abs(got[1] - body.sensor_height_mm)) < 1e-3
-            np.testing.assert_allclose(rendered, frame, rtol=1e-4)
-            assert readout.fov_vertical == pytest.approx(
-                2 * math.atan(frame[1] / 2 / readout.focal_mm), rel=1e-4
-            )
+        for squeeze in (1.0, 2.0, 1.33):
+            stage.apply(_set_camera(CameraParams(body=name, squeeze=squeeze)))
+            for width, height in RESOLUTIONS:
+                scene.render.resolution_x, scene.render.resolution_y = width, height
+                readout = stage.optics("Cam")
+                frame = np.array([readout.sensor_width_mm, readout.sensor_height_mm])
+                settings = RenderSettings(engine="workbench", resolution=(width, height), samples=1)
+                with _render_setup(scene, camera, settings, "workbench", "/tmp/unused.png", "PNG"):
+                    corners = np.array([tuple(v) for v in camera.data.view_frame(scene=scene)])
+                rendered = 2 * np.abs(corners[:, :2]).max(0) / abs(corners[0, 2]) * camera.data.lens
+                case = (name, squeeze, width, height, frame)
+                assert frame[0] <= body.sensor_width_mm * (1 + 1e-4), case
+                assert frame[1] <= body.sensor_height_mm * (1 + 1e-4), case
+                assert min(abs(frame[0] - body.sensor_width_mm), abs(frame[1] - body.sensor_height_mm)) < 1e-3
+                np.testing.assert_allclose(rendered, frame * [squeeze, 1.0], rtol=1e-4, err_msg=str(case))
+                assert rendered[0] / rendered[1] == pytest.approx(
+                    width / height, rel=1e-4
+                )  # the picture's shape
+                fov = 2 * math.atan(rendered[0] / 2 / readout.focal_mm)
+                assert readout.fov_horizontal == pytest.approx(fov, rel=1e-4), case  # picture = readout
 
 
 def test_the_stage_refuses_what_the_glass_cannot_do(stage: Stage) -> None:
