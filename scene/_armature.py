@@ -12,7 +12,7 @@ from mathutils import Vector
 from protocols import ArmatureSpec, BonePose, BoneSpec, InvalidArgument, NotFound
 
 from ._ids import MANNEQUIN_KEY
-from ._objects import new_object, rounded
+from ._objects import new_object, rotation_of, rounded, set_rotation
 
 KNOWN_RIGS = ("smplx",)
 
@@ -91,17 +91,15 @@ def apply_pose(obj: bpy.types.Object, bones, rotations, locations, *, reset: boo
     """Set pose bones' local rotations (w, x, y, z) and locations; ``reset`` clears the rest first."""
     if reset:
         for pose_bone in obj.pose.bones:
-            pose_bone.rotation_mode = "QUATERNION"
-            pose_bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+            set_rotation(pose_bone, (1.0, 0.0, 0.0, 0.0))
             pose_bone.location = (0.0, 0.0, 0.0)
     if not bones:
         return
     rotations = np.asarray(rotations, dtype=np.float64)
     rotations = rotations / np.linalg.norm(rotations, axis=1, keepdims=True)
     for i, name in enumerate(bones):
+        set_rotation(obj.pose.bones[name], tuple(rotations[i]))
         pose_bone = obj.pose.bones[name]
-        pose_bone.rotation_mode = "QUATERNION"
-        pose_bone.rotation_quaternion = tuple(rotations[i])
         if locations is not None:
             pose_bone.location = tuple(locations[i])
 
@@ -110,7 +108,7 @@ def read_pose(obj: bpy.types.Object) -> BonePose | None:
     """Bones whose pose differs from rest (None when at rest)."""
     names, rotations, locations = [], [], []
     for pose_bone in obj.pose.bones:
-        rotation = rounded(pose_bone.rotation_quaternion)
+        rotation = rounded(rotation_of(pose_bone))
         location = rounded(pose_bone.location)
         if rotation != (1.0, 0.0, 0.0, 0.0) or location != (0.0, 0.0, 0.0):
             names.append(pose_bone.name)
@@ -125,6 +123,10 @@ def read_pose(obj: bpy.types.Object) -> BonePose | None:
 def insert_keyframes(obj: bpy.types.Object, bones, frame: int, with_location: bool) -> None:
     for name in bones:
         pose_bone = obj.pose.bones[name]
+        if pose_bone.rotation_mode != "QUATERNION":  # the keys are quaternion curves
+            rotation = rotation_of(pose_bone)
+            pose_bone.rotation_mode = "QUATERNION"
+            pose_bone.rotation_quaternion = rotation
         pose_bone.keyframe_insert("rotation_quaternion", frame=frame, group=name)
         if with_location:
             pose_bone.keyframe_insert("location", frame=frame, group=name)

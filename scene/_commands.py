@@ -33,13 +33,22 @@ from protocols import (
 from . import _animation, _armature, _assets, _camera, _light, _material, _optics, _settings
 from ._changes import Changes, Section, animated_sections
 from ._ids import Index, node_uuid, uuid_of
-from ._objects import Family, Reaper, apply_transform, check_parent, deletion_set, remove_objects, set_parent
+from ._objects import (
+    ROTATION_PROPS,
+    Family,
+    Reaper,
+    apply_transform,
+    check_parent,
+    deletion_set,
+    remove_objects,
+    set_parent,
+)
 from ._state import ImportPath, create
 from ._undo import Undo, guard_material, guard_props
 
-_TRANSFORM = ("rotation_mode", "location", "rotation_quaternion", "scale")
+_TRANSFORM = (*ROTATION_PROPS, "location", "scale")
 _PARENTING = ("parent", "parent_type", "parent_bone", "matrix_parent_inverse", *_TRANSFORM)
-_POSE_BONE = ("rotation_mode", "rotation_quaternion", "location")
+_POSE_BONE = (*ROTATION_PROPS, "location")
 
 
 @dataclasses.dataclass

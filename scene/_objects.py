@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import bpy
-from mathutils import Matrix, Quaternion
+from mathutils import Matrix, Quaternion, Vector
 
 from protocols import Conflict, InvalidArgument, NotFound, Transform
 
@@ -45,18 +47,48 @@ def new_object(name: str, data: bpy.types.ID | None) -> bpy.types.Object:
     return obj
 
 
+ROTATION_PROPS = ("rotation_mode", "rotation_quaternion", "rotation_euler", "rotation_axis_angle")
+
+
+def rotation_of(owner: Any) -> Quaternion:
+    """An object's or pose bone's rotation as a unit quaternion, whatever its rotation mode."""
+    mode = owner.rotation_mode
+    if mode == "QUATERNION":
+        q = Quaternion(owner.rotation_quaternion)
+    elif mode == "AXIS_ANGLE":
+        angle, *axis = owner.rotation_axis_angle
+        q = Quaternion(axis, angle) if Vector(axis).length > 1e-9 else Quaternion()
+    else:
+        q = owner.rotation_euler.to_quaternion()
+        if q.w < 0:  # the same rotation, written the way the stage keeps it
+            q.negate()
+    return q.normalized() if q.magnitude > 1e-9 else Quaternion()
+
+
+def set_rotation(owner: Any, rotation) -> None:
+    """Set an object's or pose bone's rotation from a quaternion, keeping its rotation mode (an
+    animator's Euler XYZ stays Euler XYZ, the nearest Euler to the one it had)."""
+    mode = owner.rotation_mode
+    q = Quaternion(rotation)
+    if mode == "QUATERNION":
+        owner.rotation_quaternion = q
+    elif mode == "AXIS_ANGLE":
+        axis, angle = q.to_axis_angle()
+        owner.rotation_axis_angle = (angle, *axis)
+    else:
+        owner.rotation_euler = q.to_euler(mode, owner.rotation_euler)
+
+
 def read_transform(obj: bpy.types.Object) -> Transform:
-    q = Quaternion(obj.rotation_quaternion)
-    q = q.normalized() if q.magnitude > 1e-9 else Quaternion()
+    q = rotation_of(obj)
     return Transform(location=rounded3(obj.location), rotation=rounded4(q), scale=rounded3(obj.scale))
 
 
 def apply_transform(obj: bpy.types.Object, location=None, rotation=None, scale=None) -> None:
-    obj.rotation_mode = "QUATERNION"
     if location is not None:
         obj.location = location
     if rotation is not None:
-        obj.rotation_quaternion = rotation
+        set_rotation(obj, rotation)
     if scale is not None:
         obj.scale = scale
 
@@ -118,8 +150,7 @@ def bake_parent_inverse(obj: bpy.types.Object) -> None:
         return
     basis = inverse @ obj.matrix_basis
     obj.matrix_parent_inverse = Matrix.Identity(4)
-    obj.rotation_mode = "QUATERNION"
-    obj.matrix_basis = basis
+    obj.matrix_basis = basis  # Blender writes it in the object's own rotation mode
 
 
 def parent_of(obj: bpy.types.Object) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
 
 from . import _animation, _camera
 from ._ids import Index, node_uuid
-from ._objects import rounded_scalar
+from ._objects import ROTATION_PROPS, rounded_scalar
 from ._undo import Undo, guard_props
 
 EASINGS = {
@@ -160,7 +160,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
     if mounted is None and worn is not None and abs(worn.focal_mm - focal_mm) > 1e-6:
         worn = None  # a focal length set by hand: the camera no longer wears that lens
     glass = mounted or worn
-    guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
+    guard_props(undo, lambda: camera, (*ROTATION_PROPS, "location", "scale"))
     _camera.guard_camera(undo, camera)
     target = index.resolve(cmd.target, "target") if cmd.target else camera.data.dof.focus_object
     if cmd.mode == "dolly_zoom":
@@ -204,7 +204,7 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot, optics: OpticsTable):
     glass = _camera.glass(camera.data, optics)
     if glass is not None and camera.data.dof.focus_object is None:
         glass.check_focus(wanted, field="shot_size")  # the shot would need focus the lens cannot reach
-    guard_props(undo, lambda: camera, ("location", "rotation_quaternion", "scale", "rotation_mode"))
+    guard_props(undo, lambda: camera, (*ROTATION_PROPS, "location", "scale"))
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
     aim_at(camera, shot_aim(target, SHOT_SIZES[cmd.shot_size] * height), wanted)
     if camera.data.dof.focus_object is None:

@@ -6,6 +6,7 @@ it needs, so any one of them runs alone, or in any order.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -369,3 +370,26 @@ def test_edits_to_different_fields_of_one_node_are_no_conflict(world):
     node = script.node(box)
     assert node.material.roughness == pytest.approx(0.9) and node.transform.location == (0.0, 0.0, 2.0)
     assert a.call("state", name=box)["location"] == pytest.approx([0.0, 0.0, 2.0])
+
+
+def test_an_artists_rotation_modes_are_kept(world):
+    """An animator's Euler XYZ object stays Euler XYZ: its turn reaches the stage as a rotation,
+    and a turn from elsewhere lands in its own Euler channels, not in a forced quaternion."""
+    a, b, script = world["a"], world["b"], world["script"]
+    box = shared_mesh(world, "Turned")
+    a.call("set", name=box, path="rotation_mode", value="XYZ")
+    a.call("set", name=box, path="rotation_euler.z", value=0.5)  # the artist turns it about Z
+    a.call("tick", n=2)
+    deadline = time.monotonic() + 20
+    while not np.allclose(
+        script.node(box).transform.rotation, (math.cos(0.25), 0, 0, math.sin(0.25)), atol=1e-4
+    ):
+        assert time.monotonic() < deadline, script.node(box).transform
+    b.call("tick_until", cond={"applied_seq": script.hello().seq})
+    seq = script.apply(SetTransform(node=box, rotation=(math.cos(0.4), 0.0, 0.0, math.sin(0.4)))).seq
+    a.call("tick_until", cond={"applied_seq": seq})
+    assert a.call("get", name=box, path="rotation_mode")["value"] == "XYZ"
+    assert a.call("get", name=box, path="rotation_euler.z")["value"] == pytest.approx(0.8, abs=1e-5)
+    assert a.call("get", name=box, path="rotation_euler.x")["value"] == pytest.approx(0.0, abs=1e-6)
+    a.call("tick", n=3)
+    assert not script.events(after=seq).events, "applying the stage's turn sent nothing back"

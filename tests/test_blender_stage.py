@@ -441,3 +441,41 @@ def test_world_matrices_are_blenders_for_object_and_bone_parents(stage):
     for name in ("Rig", "Hat", "Feather"):
         evaluated = np.array(bpy.data.objects[name].matrix_world)
         assert np.allclose(np.array(stage.node_state(name).world), evaluated, atol=1e-5), name
+
+
+def test_rotation_modes_are_kept_and_undone_with_everything_else(stage):
+    """An object or bone in Euler or axis-angle mode keeps its mode: a rotation from the stage
+    lands in its own channels, reads back as the same quaternion, and a failed batch puts them back."""
+    import math
+
+    from mathutils import Quaternion
+
+    stage.apply(CreateNode(kind="mesh", name="Euler", mesh=MeshSpec(primitive="cube")))
+    stage.apply(CreateNode(kind="mesh", name="Axis", mesh=MeshSpec(primitive="cube")))
+    stage.apply(CreateNode(kind="armature", name="Rig", armature=ArmatureSpec(bones=BONES)))
+    euler, axis, rig = bpy.data.objects["Euler"], bpy.data.objects["Axis"], bpy.data.objects["Rig"]
+    euler.rotation_mode, axis.rotation_mode = "YXZ", "AXIS_ANGLE"
+    rig.pose.bones["arm"].rotation_mode = "ZXY"
+    turn = Quaternion((0.2, -0.5, 0.8), 1.1)  # about a slanted axis
+    for name in ("Euler", "Axis"):
+        stage.apply(SetTransform(node=name, rotation=tuple(turn)))
+    stage.apply(SetBonePose(node="Rig", bones=("arm",), rotations=np.array([tuple(turn)])))
+    assert (euler.rotation_mode, axis.rotation_mode, rig.pose.bones["arm"].rotation_mode) == (
+        "YXZ",
+        "AXIS_ANGLE",
+        "ZXY",
+    )
+    for rotation in (
+        stage.node_state("Euler").transform.rotation,
+        stage.node_state("Axis").transform.rotation,
+        stage.node_state("Rig").pose.rotations[0],
+    ):
+        assert abs(Quaternion(rotation).rotation_difference(turn).angle) < 1e-4
+    assert math.isclose(
+        euler.rotation_euler.to_quaternion().rotation_difference(turn).angle, 0.0, abs_tol=1e-5
+    )
+    before = tuple(euler.rotation_euler)
+    with pytest.raises(NotFound):
+        stage.apply(Batch(commands=(SetTransform(node="Euler", rotation=(1.0, 0.0, 0.0, 0.0)),
+                                    SetTransform(node="Nobody", location=(0.0, 0.0, 0.0)))))  # fmt: skip
+    assert tuple(euler.rotation_euler) == pytest.approx(before) and euler.rotation_mode == "YXZ"

@@ -50,7 +50,7 @@ def without_animated(known: NodeState, now: NodeState) -> NodeState:
     if not paths:
         return now
     changes: dict[str, object] = {}
-    if paths & {"location", "rotation_quaternion", "scale"}:
+    if paths & {"location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle", "scale"}:
         changes["transform"] = known.transform
     if any(path.startswith("pose.bones[") for path in paths):
         changes["pose"] = known.pose

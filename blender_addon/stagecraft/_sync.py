@@ -469,13 +469,7 @@ class StageSync:
 
 
 def _normalise(obj) -> None:
-    """Quaternion rotations and an identity parent inverse, as the stage keeps them."""
-    if obj.rotation_mode != "QUATERNION":
-        obj.rotation_mode = "QUATERNION"  # Blender converts the rotation
-    if obj.pose is not None:
-        for pose_bone in obj.pose.bones:
-            if pose_bone.rotation_mode != "QUATERNION":
-                pose_bone.rotation_mode = "QUATERNION"
+    """An identity parent inverse, as the stage keeps it (rotation modes stay the artist's)."""
     bake_parent_inverse(obj)
 
 
