@@ -24,6 +24,7 @@ import zmq
 
 from protocols import (
     MAX_MESSAGE_BYTES,
+    PRESENCE_S,
     PROTOCOL_VERSION,
     AssetData,
     AssetStored,
@@ -36,6 +37,7 @@ from protocols import (
     GetEvents,
     Hello,
     Internal,
+    Peer,
     ProtocolError,
     PutAsset,
     ServerInfo,
@@ -121,6 +123,7 @@ class StageServer:
         self.assets = assets
         self.context = context
         self._in_flight = trio.Semaphore(MAX_IN_FLIGHT)
+        self._presence: dict[str, tuple[str, tuple[str, ...], float]] = {}  # session -> name, selection, when
         self._outcomes_send, self._outcomes = trio.open_memory_channel[list[tuple[Request, Any]]](math.inf)
         # the one dispatch table: every request type -> where it is answered
         self._routes: dict[type, Callable[[Request], Awaitable[None]]] = {
@@ -294,6 +297,17 @@ class StageServer:
     # -- requests answered on the trio side, off the stage thread -----------------------------
 
     async def _hello(self, body: Hello, envelope: Envelope) -> ServerInfo:
+        now = trio.current_time()
+        if envelope.session:
+            self._presence[envelope.session] = (body.client, body.selection, now)
+        for session, (_, _, seen) in list(self._presence.items()):
+            if now - seen > PRESENCE_S:
+                del self._presence[session]
+        peers = tuple(
+            Peer(session=session, client=client, selection=selection, idle_s=round(now - seen, 3))
+            for session, (client, selection, seen) in self._presence.items()
+            if session != envelope.session
+        )
         return ServerInfo(
             protocol_version=PROTOCOL_VERSION,
             server_version=SERVER_VERSION,
@@ -301,6 +315,7 @@ class StageServer:
             seq=self.journal.last_seq,
             session=envelope.session,
             event_endpoint=self.endpoints.events,
+            peers=peers,
         )
 
     async def _get_events(self, body: GetEvents, envelope: Envelope) -> Events:

@@ -80,10 +80,11 @@ from ._errors import (
 )
 from ._mirror import MirrorOutOfStep, StageFollower, StageMirror
 from ._optics import Easing, FrameShot, GetOptics, LensMode, Optics, RackFocus, SetLens, ShotSize
-from ._queries import GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
+from ._queries import MAX_SELECTION, GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._render import DropView, RenderedFrame, RenderEngine, RenderView, ViewError, WorkerReady
 from ._replies import (
     CLEARABLE,
+    PRESENCE_S,
     Applied,
     AssetData,
     AssetStored,
@@ -93,6 +94,7 @@ from ._replies import (
     Events,
     NodeChange,
     NodeReply,
+    Peer,
     ServerInfo,
     Snapshot,
     Tree,
@@ -150,6 +152,8 @@ __all__ = [
     "MAX_FRAMES",
     "MAX_HEADER_BYTES",
     "MAX_MESSAGE_BYTES",
+    "MAX_SELECTION",
+    "PRESENCE_S",
     "PROTOCOL_VERSION",
     "AgentAck",
     "AgentRegistered",
@@ -225,6 +229,7 @@ __all__ = [
     "NodeState",
     "NotFound",
     "Optics",
+    "Peer",
     "Primitive",
     "ProtocolError",
     "PutAsset",

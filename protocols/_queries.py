@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from ._checks import check_name, check_ref, check_sha256
+from ._checks import check_name, check_ref, check_sha256, check_uuid
 from ._codec import Message, wire
+from ._errors import InvalidArgument
+
+MAX_SELECTION = 1000
+MAX_CLIENT_BYTES = 256
 
 
 @wire("hello")
 class Hello(Message):
-    """Introduce a client; the reply is ``server_info``."""
+    """Introduce a client; the reply is ``server_info``.
+
+    ``client`` names it for the others (an artist's name); ``selection`` is what it has selected
+    now (node UUIDs), for presence. A client that says hello again keeps them current.
+    """
 
     client: str = ""
+    selection: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.client.encode()) > MAX_CLIENT_BYTES:
+            raise InvalidArgument(f"hello client is longer than {MAX_CLIENT_BYTES} bytes", field="client")
+        if len(self.selection) > MAX_SELECTION:
+            raise InvalidArgument(f"hello selection holds more than {MAX_SELECTION} nodes", field="selection")
+        for uuid in self.selection:
+            check_uuid("selection", uuid)
 
 
 @wire("get_node")

@@ -18,11 +18,25 @@ from ._scene import (
     Transform,
 )
 
+PRESENCE_S = 10.0  # a client that has not said hello for this long is gone from presence
+
+
+@wire()
+class Peer:
+    """Another client on the stage, for presence: its ``session``, its ``client`` name, what it
+    has selected (node UUIDs) and how many seconds ago it last said hello (``idle_s``)."""
+
+    session: str
+    client: str
+    selection: tuple[str, ...] = ()
+    idle_s: float = 0.0
+
 
 @wire("server_info")
 class ServerInfo(Message):
     """Who answered: versions, the stage, where events are published, and ``seq``: the newest
-    event published (every event a client has received has a seq at most this)."""
+    event published (every event a client has received has a seq at most this). ``peers``: the
+    other clients that said hello in the last ``PRESENCE_S`` seconds."""
 
     protocol_version: int
     server_version: str
@@ -30,6 +44,7 @@ class ServerInfo(Message):
     seq: int
     session: str
     event_endpoint: str
+    peers: tuple[Peer, ...] = ()
 
 
 @wire("applied")

@@ -137,6 +137,7 @@ def _status() -> dict:
         "last_error": s.last_error,
         "conflict": s.conflict,
         "sent": s.sent,
+        "peers": [[p.name, list(p.selection)] for p in s.peers],
     }
 
 
@@ -146,6 +147,10 @@ def _holds(cond: dict) -> bool:
     if "applied_seq" in cond and _status().get("applied_seq", -1) < cond["applied_seq"]:
         return False
     if "last_error_contains" in cond and cond["last_error_contains"] not in _status().get("last_error", ""):
+        return False
+    if "conflict_contains" in cond and cond["conflict_contains"] not in _status().get("conflict", ""):
+        return False
+    if "peer" in cond and cond["peer"] not in _status().get("peers", []):  # [name, [selected names]]
         return False
     if "name" in cond:
         state = _state(cond["name"])
@@ -215,8 +220,28 @@ def _handle(op: str, args: dict) -> dict:
         prefs = bpy.context.preferences.addons[MODULE].preferences
         prefs.endpoint = args["endpoint"]
         prefs.key_dir = args.get("key_dir", "")
+        prefs.artist_name = args.get("artist", "")
         bpy.ops.stagecraft.connect()
         return _tick_until({"state": "connected"}, args.get("timeout", 20.0))
+    if op == "ping":  # one presence round trip now (the add-on says hello every second it ticks)
+        sync = _sync()
+        sync._last_ping = 0.0
+        sync.tick()
+        deadline = time.monotonic() + args.get("timeout", 20.0)
+        while sync._ping_id is not None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the hello was never answered; status {_status()}")
+            sync.tick(wait=0.002)
+        return {"status": _status()}
+    if op == "select":  # the artist selects these objects (and nothing else)
+        for obj in bpy.data.objects:
+            obj.select_set(obj.name in args["names"])
+        return {}
+    if op == "overlay":  # what the viewport overlay would label: [object, artist]
+        import importlib
+
+        overlay = importlib.import_module(f"{MODULE}._overlay")
+        return {"labels": sorted([obj.name, name] for obj, name, _ in overlay.labels())}
     if op == "disconnect":
         bpy.ops.stagecraft.disconnect()
         return {"status": _status()}

@@ -46,14 +46,15 @@ def world(tmp_path_factory):
     zip_path = build.build(tmp / "dist", ROOT / "dist" / "wheels")
     stage = StageProcess(tmp / "stage", "--empty").start()
     drivers = [Driver(tmp / f"blender-{name}") for name in "ab"]
+    artists = ("Ana", "Ben")
     world = {"stage": stage, "a": drivers[0], "b": drivers[1], "script": stage.client(), "zip": zip_path}
     try:
-        for driver in drivers:
+        for driver, artist in zip(drivers, artists, strict=True):
             installed = driver.call("install", zip=str(zip_path))
             assert installed["module"] == "bl_ext.user_default.stagecraft"
             assert "/extensions/user_default/stagecraft/" in installed["file"]
             driver.call("add_local", name="ArtistOwn")
-            driver.call("connect", endpoint=stage.commands)
+            driver.call("connect", endpoint=stage.commands, artist=artist)
         yield world
     finally:
         world["script"].close()
@@ -253,7 +254,7 @@ def test_the_built_addon_imports_only_blender_its_wheels_and_what_it_bundles(tmp
 
     zip_path = build.build(tmp_path / "dist", ROOT / "dist" / "wheels")
     bundled_wheels = {"zmq", "msgpack"}
-    blender = {"bpy", "mathutils", "bmesh", "numpy", "bpy_extras", "gpu", "idprop"}
+    blender = {"bpy", "mathutils", "bmesh", "numpy", "bpy_extras", "gpu", "idprop", "blf"}
     outside = []
     with zipfile.ZipFile(zip_path) as archive:
         for name in archive.namelist():
@@ -393,3 +394,29 @@ def test_an_artists_rotation_modes_are_kept(world):
     assert a.call("get", name=box, path="rotation_euler.x")["value"] == pytest.approx(0.0, abs=1e-6)
     a.call("tick", n=3)
     assert not script.events(after=seq).events, "applying the stage's turn sent nothing back"
+
+
+def test_artists_see_each_other_by_name_with_what_they_selected(world):
+    """Presence: each Blender names the other artist (from the name in its preferences), shows
+    what they have selected in the panel and the viewport overlay, and names them in conflicts."""
+    a, b, script = world["a"], world["b"], world["script"]
+    box = shared_mesh(world, "Picked")
+    b.call("select", names=[box])
+    b.call("ping")  # Ben's Blender says hello with his selection (it does so every second it runs)
+    a.call("tick_until", cond={"peer": ["Ben", [box]]})
+    assert a.call("overlay")["labels"] == [[box, "Ben"]]
+    b.call("select", names=[])
+    b.call("ping")
+    a.call("tick_until", cond={"peer": ["Ben", []]})
+    assert a.call("overlay")["labels"] == []
+
+    before = script.hello().seq
+    a.call("move", name=box, location=[5.0, 0.0, 0.0], tick=True)  # both sent before either
+    b.call("move", name=box, location=[6.0, 0.0, 0.0], tick=True)
+    deadline = time.monotonic() + 20
+    while (seq := script.hello().seq) < before + 2:
+        assert time.monotonic() < deadline, "the two edits never reached the stage"
+    for blender in (a, b):
+        blender.call("tick_until", cond={"applied_seq": seq})
+    conflicts = [blender.call("status")["status"]["conflict"] for blender in (a, b)]
+    assert "from Ben" in conflicts[0] or "from Ana" in conflicts[1], conflicts  # the loser names the winner

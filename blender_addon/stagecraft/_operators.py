@@ -41,7 +41,7 @@ class STAGECRAFT_OT_connect(bpy.types.Operator):
         except StagecraftError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        SESSION.connect(prefs.endpoint, curve)
+        SESSION.connect(prefs.endpoint, curve, prefs.artist_name.strip())
         return {"FINISHED"}
 
 

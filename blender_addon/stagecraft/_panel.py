@@ -27,8 +27,14 @@ class StagecraftPreferences(bpy.types.AddonPreferences):
         description="Your client key's name in the keys folder",
         default="client",
     )
+    artist_name: bpy.props.StringProperty(
+        name="Your Name",
+        description="How the other artists see you: in their panel, their viewport and their conflicts",
+        default="",
+    )
 
     def draw(self, context):
+        self.layout.prop(self, "artist_name")
         self.layout.prop(self, "endpoint")
         self.layout.prop(self, "key_dir")
         self.layout.prop(self, "key_name")
@@ -61,6 +67,9 @@ class VIEW3D_PT_stagecraft(bpy.types.Panel):
         box.label(text=f"seq {status.applied_seq}, lag {status.lag} events")
         if status.conflict:
             box.label(text=status.conflict, icon="INFO")
+        for peer in status.peers:
+            picked = ", ".join(peer.selection) if peer.selection else "nothing selected"
+            box.label(text=f"{peer.name}: {picked}", icon="USER")
         if status.last_error:
             box.label(text=status.last_error, icon="ERROR")
         self._cameras(layout, context, sync)

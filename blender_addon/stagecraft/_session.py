@@ -6,6 +6,7 @@ Connect and dropped by Disconnect / unregister.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import bpy
@@ -24,10 +25,10 @@ class Session:
     def __init__(self) -> None:
         self.sync: StageSync | None = None
 
-    def connect(self, endpoint: str, curve: CurveKeys | None = None) -> StageSync:
+    def connect(self, endpoint: str, curve: CurveKeys | None = None, name: str = "") -> StageSync:
         if self.sync is not None:
             self.sync.disconnect()
-        self.sync = StageSync(endpoint, _asset_dir(), curve=curve)
+        self.sync = StageSync(endpoint, _asset_dir(), curve=curve, client_name=name or default_name())
         self.sync.connect()
         return self.sync
 
@@ -53,6 +54,11 @@ def on_load_post(*_args) -> None:
     """A file was opened: its stage objects are not ours; rejoin into it."""
     if SESSION.sync is not None and SESSION.sync.status.state != "disconnected":
         SESSION.sync.connect()
+
+
+def default_name() -> str:
+    """An artist who gave no name: their login, as the others will see it."""
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "Blender"
 
 
 def _asset_dir() -> Path:

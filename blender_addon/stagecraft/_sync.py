@@ -30,6 +30,7 @@ from . import _diff
 from ._stage import alive
 from ._vendor.protocols import (
     MAX_BATCH,
+    MAX_SELECTION,
     Applied,
     BadMessage,
     Batch,
@@ -41,6 +42,7 @@ from ._vendor.protocols import (
     EventStream,
     Hello,
     NodeState,
+    Peer,
     ProtocolError,
     ServerInfo,
     StageClient,
@@ -55,6 +57,16 @@ CONFLICT_WINDOW_S = 1.0  # a foreign edit this soon after our own to the same fi
 MAX_EVENTS_PER_TICK = 10_000
 
 
+@dataclasses.dataclass(frozen=True)
+class PeerView:
+    """Another client on the stage as the panel shows it: its name and the names of what it selected."""
+
+    session: str
+    name: str
+    selection: tuple[str, ...]
+    nodes: tuple[str, ...]  # the selection's UUIDs (the viewport overlay finds the objects by them)
+
+
 @dataclasses.dataclass
 class SyncStatus:
     """What the panel shows."""
@@ -67,6 +79,7 @@ class SyncStatus:
     sent: int = 0
     last_error: str = ""
     conflict: str = ""
+    peers: tuple[PeerView, ...] = ()  # the others on the stage, as of the last ping
 
     @property
     def lag(self) -> int:
@@ -117,6 +130,7 @@ class StageSync:
         self._behind = 0  # the stage's seq at the last ping reply
         self._applied_at_ping = 0  # our seq when the ping went out: the stage's answer is at least it
         self._object_count = -1  # of the file, at the last look for copies
+        self._names: dict[str, str] = {}  # session -> the name it said hello with
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -363,6 +377,7 @@ class StageSync:
                     self._events.start_after(self.status.applied_seq)
                 self._behind = reply.seq
                 self.status.server_seq = reply.seq
+                self._see_peers(reply.peers)
 
     # -- stage events down ----------------------------------------------------------------------
 
@@ -410,7 +425,7 @@ class StageSync:
             if recent is not None and now - recent[2] < CONFLICT_WINDOW_S and recent[1] & changed:
                 self.status.conflict = (
                     f"your edit to {self._describe(node, recent[1] & changed)} (seq {recent[0]}) was "
-                    f"overridden by seq {event.seq} from {event.session or 'the stage'}"
+                    f"overridden by seq {event.seq} from {self._who(event.session)}"
                 )
         self._apply(event.command, event)
 
@@ -428,7 +443,7 @@ class StageSync:
                 seq, session, theirs = self._clobbered.pop(node)
                 self.status.conflict = (
                     f"your edit to {self._describe(node, changed)} (seq {event.seq}) won over "
-                    f"seq {seq} from {session or 'the stage'} ({', '.join(sorted(theirs))})"
+                    f"seq {seq} from {self._who(session)} ({', '.join(sorted(theirs))})"
                 )
 
     def _apply(self, command: object, event: Event) -> None:
@@ -452,10 +467,38 @@ class StageSync:
         now = time.monotonic()
         if now - self._last_ping < self._ping_interval or self._ping_id is not None:
             return
-        self._ping_id = self._client.send(Hello(client=self._client_name))
+        self._ping_id = self._client.send(Hello(client=self._client_name, selection=self._selection()))
         self._applied_at_ping = self.status.applied_seq
         self._pending[self._ping_id] = now
         self._last_ping = now
+
+    def _selection(self) -> tuple[str, ...]:
+        """The stage nodes this artist has selected (for the others' presence)."""
+        picked = []
+        for obj in bpy.context.selected_objects[:MAX_SELECTION]:
+            uuid = obj.get(UUID_KEY)
+            if isinstance(uuid, str) and uuid in self._known:
+                picked.append(uuid)
+        return tuple(picked)
+
+    def _see_peers(self, peers: tuple[Peer, ...]) -> None:
+        names = {}
+        for peer in peers:
+            names[peer.session] = peer.client or peer.session[:8]
+        self._names.update(names)
+        self.status.peers = tuple(
+            PeerView(
+                session=peer.session,
+                name=names[peer.session],
+                selection=tuple(self._known[u].name for u in peer.selection if u in self._known),
+                nodes=tuple(u for u in peer.selection if u in self._known),
+            )
+            for peer in peers
+        )
+
+    def _who(self, session: str) -> str:
+        """An artist's name for a session (its id if it never said hello to us)."""
+        return self._names.get(session, session[:8]) if session else "the stage"
 
     # -- status ---------------------------------------------------------------------------------
 
