@@ -9,6 +9,7 @@ term, a pose L2 prior, hinge joint limits (knees and elbows bend one way), joint
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,14 +169,8 @@ def fit_clip(
     weights: FitWeights = FitWeights(),
 ) -> Fit:
     """Fit pose and translation of every frame of ``lm`` at once (Adam)."""
-    frames = lm.frames
-    pose0, transl0 = initial_guess(body, lm, focal)
     f64 = torch.float64
-    orient = torch.tensor(pose0[:, 0], dtype=f64, requires_grad=True)
-    transl = torch.tensor(transl0, dtype=f64, requires_grad=True)
-    joints = torch.tensor(pose0[:, 1:], dtype=f64, requires_grad=True)
     centre = torch.tensor(lm.image_size, dtype=f64) / 2
-
     body_uv = torch.tensor(lm.body_uv[:, MP_BODY], dtype=f64)
     body_vis = torch.tensor(lm.body_vis[:, MP_BODY], dtype=f64)
     world = torch.tensor(camera_to_world(lm.body_world[:, MP_BODY]), dtype=f64)
@@ -184,6 +179,27 @@ def fit_clip(
     hand_world = torch.tensor(camera_to_world(lm.hand_world - lm.hand_world[:, :, :1]), dtype=f64)
     hips = [_J["left_hip"], _J["right_hip"]]
 
+    def energy(points: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
+        return _energy(points, pose, focal, centre, weights, body_uv, body_vis, world, hips) + _hand_energy(
+            points, focal, centre, weights, hand_uv, hand_valid, hand_world
+        )
+
+    return optimise(body, *initial_guess(body, lm, focal), energy, iterations)
+
+
+def optimise(
+    body: BodyArrays,
+    pose0: np.ndarray,
+    transl0: np.ndarray,
+    energy: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    iterations: int,
+) -> Fit:
+    """Pose and translation of every frame from ``pose0`` / ``transl0`` minimising ``energy(points,
+    pose)`` (summed over frames) with Adam on a cosine schedule; the loss reported is per frame."""
+    f64 = torch.float64
+    orient = torch.tensor(pose0[:, 0], dtype=f64, requires_grad=True)
+    transl = torch.tensor(transl0, dtype=f64, requires_grad=True)
+    joints = torch.tensor(pose0[:, 1:], dtype=f64, requires_grad=True)
     optimiser = torch.optim.Adam([orient, transl, joints], lr=0.03)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, iterations, eta_min=0.003)
     loss = torch.zeros((), dtype=f64)
@@ -191,9 +207,7 @@ def fit_clip(
         optimiser.zero_grad()
         pose = torch.cat([orient[:, None], joints], 1)
         points, _ = forward(body, pose, transl)
-        loss = _energy(points, pose, focal, centre, weights, body_uv, body_vis, world, hips)
-        loss = loss + _hand_energy(points, pose, focal, centre, weights, hand_uv, hand_valid, hand_world)
-        loss = loss / frames
+        loss = energy(points, pose) / len(pose0)
         loss.backward()
         optimiser.step()
         schedule.step()
@@ -211,8 +225,10 @@ def _energy(points, pose, focal, centre, w: FitWeights, body_uv, body_vis, world
 
 
 def regularisers(points, pose, w: FitWeights) -> torch.Tensor:
-    """The body's priors: pose near rest, knees and elbows bending their one way, smooth joints."""
+    """The body's priors: pose (and hands) near rest, knees and elbows bending their one way,
+    smooth joints."""
     prior = (pose[:, 1:22].square().sum() / w.pose**2) + pose[:, 22:25].square().sum() / 0.1**2
+    prior = prior + pose[:, 25:].square().sum() / w.hand_pose**2
     knees = pose[:, KNEES]
     elbows = pose[:, ELBOWS]
     limits = (
@@ -225,10 +241,9 @@ def regularisers(points, pose, w: FitWeights) -> torch.Tensor:
     return prior + limits / w.limit**2 + accel / w.acceleration**2
 
 
-def _hand_energy(points, pose, focal, centre, w: FitWeights, hand_uv, hand_valid, hand_world) -> torch.Tensor:
+def _hand_energy(points, focal, centre, w: FitWeights, hand_uv, hand_valid, hand_world) -> torch.Tensor:
     hand = points[:, torch.as_tensor(HAND_POINTS)]  # T×2×21×3
     image = ((project(hand, focal, centre) - hand_uv) / focal).square().sum(-1).sum(-1)
     rel = hand - hand[:, :, :1]
     world_term = (rel - hand_world).square().sum(-1).sum(-1)
-    data = (hand_valid * (image / w.reprojection**2 + world_term / w.hand_world**2)).sum()
-    return data + pose[:, 25:].square().sum() / w.hand_pose**2
+    return (hand_valid * (image / w.reprojection**2 + world_term / w.hand_world**2)).sum()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._body import NUM_JOINTS, BodyArrays, forward
+from ._body import NUM_JOINTS, BodyArrays
 from ._fit import (
     _J,
     HAND_POINTS,
@@ -22,6 +22,7 @@ from ._fit import (
     _kabsch,
     _limb_pose,
     _rotvec,
+    optimise,
     regularisers,
 )
 from ._triangulate import Triangulated
@@ -54,32 +55,16 @@ def fit_points(
     body: BodyArrays, seen: Triangulated, iterations: int = 200, weights: FitWeights = DEFAULT_WEIGHTS
 ) -> Fit:
     """Fit pose and translation of every frame to the triangulated landmarks ``seen`` (Adam)."""
-    pose0, transl0 = initial_guess_3d(body, seen)
     f64 = torch.float64
-    orient = torch.tensor(pose0[:, 0], dtype=f64, requires_grad=True)
-    transl = torch.tensor(transl0, dtype=f64, requires_grad=True)
-    joints = torch.tensor(pose0[:, 1:], dtype=f64, requires_grad=True)
     target = torch.tensor(seen.body[:, MP_BODY], dtype=f64)
     confidence = torch.tensor(seen.body_confidence[:, MP_BODY], dtype=f64)
     hands = torch.tensor(seen.hands, dtype=f64)
     hands_valid = torch.tensor(seen.hands_valid, dtype=f64)[..., None]
     hand_index = torch.as_tensor(HAND_POINTS)
-    optimiser = torch.optim.Adam([orient, transl, joints], lr=0.03)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, iterations, eta_min=0.003)
-    loss = torch.zeros((), dtype=f64)
-    for _ in range(iterations):
-        optimiser.zero_grad()
-        pose = torch.cat([orient[:, None], joints], 1)
-        points, _ = forward(body, pose, transl)
+
+    def energy(points: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
         data = (confidence * (points[:, SMPLX_BODY] - target).square().sum(-1)).sum() / POINT_NOISE**2
         hand = (hands_valid * (points[:, hand_index] - hands).square().sum(-1)).sum() / HAND_NOISE**2
-        loss = (data + hand + regularisers(points, pose, weights) + _hand_prior(pose, weights)) / len(pose0)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    fitted = torch.cat([orient[:, None], joints], 1).detach().numpy()
-    return Fit(pose=fitted, transl=transl.detach().numpy(), loss=float(loss.detach()))
+        return data + hand + regularisers(points, pose, weights)
 
-
-def _hand_prior(pose: torch.Tensor, weights: FitWeights) -> torch.Tensor:
-    return pose[:, 25:].square().sum() / weights.hand_pose**2
+    return optimise(body, *initial_guess_3d(body, seen), energy, iterations)
