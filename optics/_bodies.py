@@ -138,6 +138,10 @@ class Lens:
         """The nearest f-number this lens can be set to."""
         return min(max(fstop, self.max_aperture or fstop), self.min_aperture or fstop)
 
+    def clamped_focus(self, distance_m: float) -> float:
+        """The nearest distance this lens focuses at."""
+        return max(distance_m, self.min_focus_m or distance_m)
+
     def tstop(self, fstop: float) -> float:
         return fstop / math.sqrt(self.transmission)
 

@@ -73,8 +73,8 @@ def wear(camera: bpy.types.Object, lens: Lens | None) -> None:
         return
     camera.data[LENS_KEY] = lens.name
     dof.aperture_fstop = lens.clamped_fstop(dof.aperture_fstop)
-    if dof.focus_object is None and lens.min_focus_m is not None and dof.focus_distance < lens.min_focus_m:
-        dof.focus_distance = lens.min_focus_m
+    if dof.focus_object is None:
+        dof.focus_distance = lens.clamped_focus(dof.focus_distance)
 
 
 def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: OpticsTable) -> CameraParams:
@@ -89,10 +89,10 @@ def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: Op
             params, lens=params.lens or lens.focal_mm, squeeze=params.squeeze or lens.squeeze,
             fstop=params.fstop if params.fstop is not None else lens.clamped_fstop(current),
         )  # fmt: skip
-        near = lens.min_focus_m
-        focused_by_hand = cam is not None and cam.dof.focus_object is None and params.focus_distance is None
-        if focused_by_hand and near is not None and cam is not None and cam.dof.focus_distance < near:
-            params = _replace(params, focus_distance=near)  # as near as it focuses
+        if cam is not None and cam.dof.focus_object is None and params.focus_distance is None:
+            reachable = lens.clamped_focus(cam.dof.focus_distance)
+            if reachable != cam.dof.focus_distance:
+                params = _replace(params, focus_distance=reachable)  # as near as it focuses
     elif params.lens_name is None and params.lens is not None and cam is not None:
         worn = glass(cam, optics)
         if lens_name(cam) is not None and (worn is None or abs(worn.focal_mm - params.lens) > 1e-6):
@@ -181,7 +181,7 @@ def focus_bone(target: bpy.types.Object | None) -> str:
         return ""
     names = [b.name for b in target.data.bones]
     eyes = [n for n in names if "eye" in n.lower()]
-    heads = [n for n in names if n.lower().rpartition(":")[2] == "head" or n.lower().endswith("head")]
+    heads = [n for n in names if n.lower().endswith("head")]  # "head", "mixamorig:Head"
     return (eyes or heads or [""])[0]
 
 
