@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from agents.mocap import BodyModel, FitWeights, fit_clip, mannequin_model_path, run_mocap_job
 from agents.mocap import _metrics as metrics
@@ -139,6 +138,8 @@ def multi_view() -> None:
 
 
 if __name__ == "__main__":
+    import torch  # after agents.mocap, which tells its threads to wait passively
+
     torch.set_num_threads(2)
     accuracy()
     multi_view()

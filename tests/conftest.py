@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import StageProcess
+
+# Torch's OpenMP threads must wait passively (agents/mocap/__init__.py says why); the test
+# modules import torch before the mocap package can set it, and every process started inherits it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture
