@@ -1,11 +1,11 @@
 """The mocap agent's pipeline: a video of a person → a SMPL-X motion clip baked onto a stage character."""
 
-import os
+from os import environ as _environ
 
 # Torch's OpenMP threads spin while they wait; beside another busy process (a stage, a second
 # agent) that made a 6 s fit take two minutes. Waiting passively costs nothing alone. It must be
 # set before torch loads, which the modules below do.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._body import BodyModel
 from ._clip import MIXAMO_BONE_MAP, MotionClip, bake, export_character, retarget
