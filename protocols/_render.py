@@ -54,14 +54,15 @@ class RenderView(Message):
 
     Through the stage camera ``camera`` (UUID or name; none: the active camera), or — when
     ``location`` and ``rotation`` are given — through a free viewport camera with ``lens`` (mm)
-    owned by the worker. ``play`` plays the scene's frame range at its frame rate.
+    owned by the worker. ``play`` plays the scene's frame range at its frame rate. ``samples``:
+    with Cycles, the samples a still view converges to; else the engine's anti-aliasing samples.
     """
 
     view: str
     width: int
     height: int
-    engine: RenderEngine = "workbench"
-    samples: int = 1
+    engine: RenderEngine = "cycles"
+    samples: int = 64
     camera: str | None = None
     location: Vec3 | None = None
     rotation: Quat | None = None
@@ -102,7 +103,9 @@ class RenderedFrame(Message):
 
     ``seq`` is the stage sequence number it shows, ``frame`` the scene frame, ``render_ms`` the
     render time, ``changed_at`` the worker's Unix time when it learned of the change it shows;
-    ``rgb`` is uint8 H×W×3, top row first.
+    ``rgb`` is uint8 H×W×3, top row first. ``samples``: the path-traced samples it holds (0: a
+    fast preview, or a raster engine's picture); ``converged``: no better picture of this state
+    follows.
     """
 
     view: str
@@ -111,9 +114,12 @@ class RenderedFrame(Message):
     render_ms: float
     changed_at: float
     rgb: np.ndarray
+    samples: int = 0
+    converged: bool = True
 
     def __post_init__(self) -> None:
         check_name("view", self.view)
+        check_range("samples", self.samples, 0)
         rgb = self.rgb
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise InvalidArgument(f"rgb must be uint8 H×W×3, got {rgb.dtype} {rgb.shape}", field="rgb")
@@ -122,8 +128,24 @@ class RenderedFrame(Message):
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, RenderedFrame)
-            and (self.view, self.seq, self.frame, self.render_ms, self.changed_at)
-            == (other.view, other.seq, other.frame, other.render_ms, other.changed_at)
+            and (
+                self.view,
+                self.seq,
+                self.frame,
+                self.render_ms,
+                self.changed_at,
+                self.samples,
+                self.converged,
+            )
+            == (
+                other.view,
+                other.seq,
+                other.frame,
+                other.render_ms,
+                other.changed_at,
+                other.samples,
+                other.converged,
+            )
             and np.array_equal(self.rgb, other.rgb)
         )
 

@@ -1,8 +1,11 @@
 """Render the current ``bpy`` scene through a named camera into numpy arrays or a PNG.
 
 Runs in a renderer process that owns its own ``bpy``. Pixels come back through files in
-/dev/shm (headless Blender keeps no readable Render Result): a BMP for colour, and an
-uncompressed EXR from a temporary compositor File Output node for depth.
+/dev/shm (headless Blender keeps no readable Render Result): a BMP for display colour, or an
+uncompressed float EXR for scene-linear (HDR) colour, and an uncompressed EXR from a temporary
+compositor File Output node for depth. Linear colour is turned into display colour by Blender's
+own colour management (the scene's view transform, look and exposure), so a picture worked on in
+linear light (a bokeh pass, accumulated samples) looks as the same render would.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from protocols import Internal, InvalidArgument, NotFound, RenderEngine
 from scene import desqueezed_width, frame_fit
 
 from ._egl import usable_engine
-from ._readback import read_bmp, read_exr_depth
+from ._readback import read_bmp, read_exr_depth, read_exr_rgb
 from ._settings import RenderSettings
 
 ENGINE_IDS: dict[str, str] = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
 _WORKBENCH_AA = ((32, "32"), (16, "16"), (11, "11"), (8, "8"), (5, "5"), (2, "FXAA"), (1, "OFF"))
 _SCRATCH = "/dev/shm"
+_DISPLAY_IMAGE = ".stagecraft-display"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
@@ -36,34 +40,77 @@ class Frame:
 
     ``rgb`` is uint8 H×W×3 (top row first, display colour space). ``depth`` (when asked for)
     is float32 H×W: metres along the camera's view axis (planar Z, not ray length), ``inf``
-    where nothing was hit. ``engine`` is the engine that really rendered it.
+    where nothing was hit. ``linear`` (when asked for) is float32 H×W×3 scene-linear colour,
+    unclipped: ``rgb`` is ``display(linear)``. ``engine`` is the engine that really rendered it.
     """
 
     rgb: np.ndarray
     depth: np.ndarray | None
     engine: RenderEngine
+    linear: np.ndarray | None = None
 
 
-def render_frame(camera_name: str, settings: RenderSettings | None = None, depth: bool = False) -> Frame:
-    """Render the current scene through ``camera_name``; Blender's state is restored after."""
+def render_frame(
+    camera_name: str,
+    settings: RenderSettings | None = None,
+    depth: bool = False,
+    *,
+    linear: bool = False,
+    dof: bool | None = None,
+    seed: int | None = None,
+) -> Frame:
+    """Render the current scene through ``camera_name``; Blender's state is restored after.
+
+    ``linear``: also return the scene-linear colour (HDR, as rendered). ``dof``: override the
+    camera's depth of field (False: a pinhole render, for a bokeh pass). ``seed``: Cycles'
+    sampling pattern (renders with other seeds average to a render with their samples added).
+    """
     settings = settings or RenderSettings()
     scene = bpy.context.scene
     camera = _camera(scene, camera_name)
     engine = usable_engine(settings.engine)
     scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="stagecraft-render-", dir=scratch) as tmp:
-        rgb_path = os.path.join(tmp, "frame.bmp")
+        colour_path = os.path.join(tmp, "frame.exr" if linear else "frame.bmp")
         depth_dir = os.path.join(tmp, "depth")
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_render_setup(scene, camera, settings, engine, rgb_path, "BMP"))
+            fmt = "OPEN_EXR" if linear else "BMP"
+            stack.enter_context(_render_setup(scene, camera, settings, engine, colour_path, fmt))
+            if dof is not None:
+                stack.enter_context(_patched(camera.data.dof, use_dof=dof))
+            if seed is not None and engine == "cycles":
+                stack.enter_context(_patched(scene.cycles, seed=seed, use_animated_seed=False))
             if depth:
                 stack.enter_context(_depth_output(scene, bpy.context.view_layer, depth_dir))
             _render()
-        rgb = read_bmp(Path(rgb_path).read_bytes())
+        raw = Path(colour_path).read_bytes()
         depth_map = _read_depth(depth_dir, camera.data.clip_end) if depth else None
+    linear_rgb = read_exr_rgb(raw) if linear else None
+    rgb = display(linear_rgb) if linear_rgb is not None else read_bmp(raw)
     if rgb.shape[:2] != (settings.height, settings.width):
         raise Internal(f"Blender wrote a {rgb.shape[1]}×{rgb.shape[0]} image, not {settings.size}")
-    return Frame(rgb=rgb, depth=depth_map, engine=engine)
+    return Frame(rgb=rgb, depth=depth_map, engine=engine, linear=linear_rgb)
+
+
+def display(linear: np.ndarray) -> np.ndarray:
+    """Scene-linear H×W×3 float colour -> uint8 display colour, through the scene's colour
+    management (view transform, look, exposure, gamma), as Blender shows a render."""
+    height, width = linear.shape[:2]
+    scene = bpy.context.scene
+    image = bpy.data.images.get(_DISPLAY_IMAGE)
+    if image is None or tuple(image.size) != (width, height):
+        if image is not None:
+            bpy.data.images.remove(image)
+        image = bpy.data.images.new(_DISPLAY_IMAGE, width, height, float_buffer=True, alpha=False)
+    rgba = np.ones((height, width, 4), np.float32)
+    rgba[..., :3] = linear[::-1]  # Blender's pixels start at the bottom row
+    image.pixels.foreach_set(rgba.ravel())
+    scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="stagecraft-display-", dir=scratch) as tmp:
+        path = os.path.join(tmp, "display.bmp")
+        with image_format(scene, "BMP"):
+            image.save_render(path, scene=scene)
+        return read_bmp(Path(path).read_bytes())
 
 
 def render_still(
@@ -121,6 +168,20 @@ def _patched(target: Any, **values: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def image_format(scene: Any, file_format: str) -> Iterator[None]:
+    """Renders write ``file_format``: ``BMP`` (8-bit display colour) or ``OPEN_EXR`` (uncompressed
+    32-bit float linear colour, as the readback decodes it)."""
+    image = scene.render.image_settings
+    exr = file_format == "OPEN_EXR"
+    bits = {"color_depth": "32", "exr_codec": "NONE"} if exr else {"color_depth": "8"}
+    with (
+        _patched(image, media_type="IMAGE", file_format=file_format, color_mode="RGB"),
+        _patched(image, **bits),  # after the format that takes them
+    ):
+        yield
+
+
+@contextlib.contextmanager
 def _render_setup(
     scene: Any, camera: Any, settings: RenderSettings, engine: str, path: str, file_format: str
 ) -> Iterator[None]:
@@ -141,15 +202,7 @@ def _render_setup(
                 use_file_extension=False,
             )
         )
-        stack.enter_context(
-            _patched(
-                scene.render.image_settings,
-                media_type="IMAGE",
-                file_format=file_format,
-                color_mode="RGB",
-                color_depth="8",
-            )
-        )
+        stack.enter_context(image_format(scene, file_format))
         if engine == "cycles":
             stack.enter_context(
                 _patched(scene.cycles, samples=settings.samples, use_denoising=settings.denoise)

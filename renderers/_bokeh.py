@@ -55,13 +55,24 @@ class BokehKernel:
     @classmethod
     def polygon(cls, blades: int, rotation_rad: float = 0.0) -> BokehKernel:
         """An aperture of ``blades`` straight blades (3…16); one corner points up at rotation 0."""
-        if isinstance(blades, bool) or not isinstance(blades, int) or not 3 <= blades <= 16:
-            raise InvalidArgument(f"blades = {blades!r} is not an integer in 3..16", field="blades")
-        if not math.isfinite(rotation_rad):
-            raise InvalidArgument(f"rotation_rad = {rotation_rad!r} is not finite", field="rotation_rad")
-        angles = rotation_rad + math.pi / 2 + 2 * math.pi * np.arange(blades) / blades
-        corners = 0.5 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-        return cls(_draw(_inside_polygon(corners)), f"polygon-{blades}")
+        return cls(_draw(_inside_polygon(_corners(blades, rotation_rad))), f"polygon-{blades}")
+
+    @classmethod
+    def iris(cls, blades: int, rotation_rad: float = 0.0, squeeze: float = 1.0) -> BokehKernel:
+        """A lens's aperture as its picture shows it: round (``blades`` under 3, as Blender takes
+        it) or a ``blades``-sided polygon turned by ``rotation_rad``, and — behind an anamorphic
+        lens of ``squeeze`` — ``squeeze`` times taller than wide (as Cycles draws ``aperture_ratio``)."""
+        if not (math.isfinite(squeeze) and 1.0 <= squeeze <= 4.0):
+            raise InvalidArgument(f"squeeze = {squeeze!r} is not in [1, 4]", field="squeeze")
+        if blades < 3:
+            inside = lambda x, y: x * x + y * y <= 0.25  # noqa: E731
+            name = "disc"
+        else:
+            inside = _inside_polygon(_corners(blades, rotation_rad))
+            name = f"polygon-{blades}"
+        if squeeze == 1.0:
+            return cls(_draw(inside), name)
+        return cls(_draw(lambda x, y: inside(x * squeeze, y)), f"{name}-squeeze-{squeeze:g}")
 
     @classmethod
     def anamorphic_oval(cls, squeeze: float) -> BokehKernel:
@@ -142,6 +153,16 @@ def _draw(inside: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     return coverage / coverage.sum()
 
 
+def _corners(blades: int, rotation_rad: float) -> np.ndarray:
+    """A regular ``blades``-gon's corners on the circle of radius ½, one up at rotation 0 (K×2)."""
+    if isinstance(blades, bool) or not isinstance(blades, int) or not 3 <= blades <= 16:
+        raise InvalidArgument(f"blades = {blades!r} is not an integer in 3..16", field="blades")
+    if not math.isfinite(rotation_rad):
+        raise InvalidArgument(f"rotation_rad = {rotation_rad!r} is not finite", field="rotation_rad")
+    angles = rotation_rad + math.pi / 2 + 2 * math.pi * np.arange(blades) / blades
+    return 0.5 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
 def _inside_polygon(corners: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Even-odd point-in-polygon test for K×2 ``corners``."""
 
@@ -197,17 +218,20 @@ def defocus(rgb: np.ndarray, depth_m: np.ndarray, coc_px: np.ndarray, kernel: Bo
 
 
 def defocus_frame(
-    frame, focal_mm: float, fstop: float, focus_m: float, sensor_width_mm: float, kernel: BokehKernel
+    frame, focal_mm: float, fstop: float, focus_m: float, picture_width_mm: float, kernel: BokehKernel
 ) -> np.ndarray:
-    """Defocus a rendered ``Frame`` (which must carry depth) as a thin lens would; H×W×3 uint8.
+    """Defocus a rendered ``Frame`` (which must carry depth) as a thin lens would.
 
-    The image's width spans ``sensor_width_mm`` (horizontal sensor fit).
+    Its scene-linear colour when it has it (H×W×3 float32, highlights unclipped, so they bloom
+    into the iris at their full energy), else its display colour (H×W×3 uint8).
+    ``picture_width_mm``: the sensor width the picture's width spans, desqueezed.
     """
     if frame.depth is None:
         raise InvalidArgument("the frame has no depth: render it with depth=True", field="frame.depth")
+    colour = frame.linear if frame.linear is not None else frame.rgb
     coc_mm = coc_diameter_mm(focal_mm, fstop, focus_m, frame.depth)
-    coc = blur_px(coc_mm, sensor_width_mm, frame.rgb.shape[1])
-    return defocus(frame.rgb, frame.depth, coc, kernel)
+    coc = blur_px(coc_mm, picture_width_mm, colour.shape[1])
+    return defocus(colour, frame.depth, coc, kernel)
 
 
 def _plane(name: str, value: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

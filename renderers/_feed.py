@@ -44,8 +44,9 @@ class ViewFeed:
         with self._lock:
             return self._rgb
 
-    def stats(self) -> dict[str, float | int | None]:
-        """Rendered fps (last 2 s), last render time, change-to-frame latency, stage seq shown."""
+    def stats(self) -> dict[str, float | int | bool | None]:
+        """Rendered fps (last 2 s), last render time, change-to-frame latency, stage seq shown,
+        the samples the picture holds (0: a preview) and whether it has converged."""
         with self._lock:
             frame = self._frame
             now = time.time()
@@ -55,4 +56,6 @@ class ViewFeed:
                 "render_ms": None if frame is None else round(frame.render_ms, 1),
                 "frame_latency_ms": None if frame is None else round(self._latency_ms, 1),
                 "seq": None if frame is None else frame.seq,
+                "samples": None if frame is None else frame.samples,
+                "converged": None if frame is None else frame.converged,
             }

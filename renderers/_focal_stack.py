@@ -1,7 +1,8 @@
 """Focal stacks: a focus sweep through the scene as a video — the "rack focus scrubber".
 
-Two ways to make one: ``post`` renders the frame once, all in focus with depth, and defocuses
-it per focus distance with the bokeh post-process (fast, any bokeh shape); ``cycles`` renders
+Two ways to make one: ``post`` renders the frame once, all in focus with depth and in linear
+light, and defocuses it per focus distance with the bokeh post-process (fast; the camera's own
+iris and squeeze, or any bokeh shape); ``cycles`` renders
 every step with Cycles' own depth of field (slow, physically rendered).
 """
 
@@ -14,10 +15,10 @@ import bpy
 import numpy as np
 
 from protocols import InvalidArgument
-from scene import frame_fit
 
-from ._blender import _camera, _patched, render_frame
-from ._bokeh import BokehKernel, defocus_frame
+from ._blender import _camera, _patched, display, render_frame
+from ._bokeh import BokehKernel
+from ._lens_blur import camera_kernel, lens_blur
 from ._settings import FocalStackMethod, RenderSettings
 from ._video import write_video
 
@@ -30,17 +31,6 @@ def focus_sweep(start_m: float, end_m: float, steps: int) -> np.ndarray:
         if not value > 0.0:
             raise InvalidArgument(f"{name} focus distance must be > 0 m, got {value}", field=name)
     return 1.0 / np.linspace(1.0 / start_m, 1.0 / end_m, steps)
-
-
-def frame_width_on_sensor_mm(camera: bpy.types.Object, width_px: int, height_px: int) -> float:
-    """How many millimetres of the sensor the rendered frame's width spans."""
-    cam = camera.data
-    landscape = width_px >= height_px
-    fit = frame_fit(cam, width_px, height_px)
-    if fit == "HORIZONTAL" or (fit == "AUTO" and landscape):
-        return cam.sensor_width
-    size = cam.sensor_height if fit == "VERTICAL" else cam.sensor_width
-    return size * width_px / height_px
 
 
 def render_focal_stack(
@@ -57,9 +47,7 @@ def render_focal_stack(
     settings = settings or RenderSettings()
     camera = _camera(bpy.context.scene, camera_name)
     if method == "post":
-        frames = _post_frames(
-            camera, distances, settings, kernel or BokehKernel.polygon(camera.data.dof.aperture_blades or 9)
-        )
+        frames = _post_frames(camera, distances, settings, kernel or camera_kernel(camera))
     elif method == "cycles":
         frames = _cycles_frames(camera, distances, settings)
     else:
@@ -71,13 +59,9 @@ def render_focal_stack(
 def _post_frames(
     camera, distances: np.ndarray, settings: RenderSettings, kernel: BokehKernel
 ) -> Iterator[np.ndarray]:
-    with _patched(camera.data.dof, use_dof=False):
-        sharp = render_frame(camera.name, settings, depth=True)
-    sensor_width = frame_width_on_sensor_mm(camera, settings.width, settings.height)
+    sharp = render_frame(camera.name, settings, depth=True, linear=True, dof=False)
     for distance in distances:
-        yield defocus_frame(
-            sharp, camera.data.lens, camera.data.dof.aperture_fstop, float(distance), sensor_width, kernel
-        )
+        yield display(lens_blur(sharp, camera, float(distance), kernel))
 
 
 def _cycles_frames(camera, distances: np.ndarray, settings: RenderSettings) -> Iterator[np.ndarray]:

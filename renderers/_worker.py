@@ -2,9 +2,10 @@
 
 It follows the stage like any client: subscribe, snapshot, rebuild, then apply every event in
 order. A thread owns the stage client and its event stream and forwards events over an inproc
-pair; the main thread owns bpy and the DEALER to the streaming service, and renders a view only
-when something changed (an event, the view's settings) or its animation plays. Otherwise it
-sends nothing: the service re-sends the last frame.
+pair; the main thread owns bpy and the DEALER to the streaming service, and renders a view when
+something changed (an event, the view's settings) or its animation plays — a fast preview — and
+then, while nothing changes, refines it pass by pass until it converges (``_progressive``).
+Otherwise it sends nothing: the service re-sends the last frame.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from protocols import (
     encode,
 )
 
+from ._progressive import ProgressiveView
+
 logger = logging.getLogger("stagecraft.worker")
 
 SEND_TIMEOUT_MS = 1000  # a frame the service cannot take now is rendered again later
@@ -43,7 +46,12 @@ _EVENTS_INPROC = "inproc://stagecraft-worker-events"
 class _ViewState:
     spec: RenderView
     changed_at: float
+    pictures: ProgressiveView
     dirty: bool = True
+
+    @classmethod
+    def of(cls, spec: RenderView) -> _ViewState:
+        return cls(spec, time.time(), ProgressiveView(spec.engine, spec.width, spec.height, spec.samples))
 
 
 class RenderWorker:
@@ -83,17 +91,19 @@ class RenderWorker:
             poller.register(dealer, zmq.POLLIN)
             while os.getppid() == parent:
                 ready = dict(poller.poll(self._wait_ms()))
-                if not ready and not any(v.dirty or v.spec.play for v in self.views.values()):
+                if not ready and not any(
+                    v.dirty or v.spec.play or v.pictures.refining for v in self.views.values()
+                ):
                     self.replica.stage.idle()  # a quiet moment: free what deletes removed
                 if inbox in ready:
                     self._apply_events(inbox)
                 if dealer in ready:
                     self._take_requests(dealer)
                 self._advance_animation()
-                self._render_dirty(dealer)
+                self._render_views(dealer)
 
     def _wait_ms(self) -> int:
-        if any(v.dirty for v in self.views.values()):
+        if any(v.dirty or v.pictures.refining for v in self.views.values()):
             return 0
         if any(v.spec.play for v in self.views.values()):
             return max(0, int((self._next_tick - time.monotonic()) * 1000))
@@ -111,7 +121,7 @@ class RenderWorker:
         while dealer.poll(0, zmq.POLLIN):
             body = decode(dealer.recv_multipart()).body
             if isinstance(body, RenderView):
-                self.views[body.view] = _ViewState(body, time.time())
+                self.views[body.view] = _ViewState.of(body)
             elif isinstance(body, DropView):
                 self.views.pop(body.view, None)
                 _drop_viewport(body.view)
@@ -133,24 +143,20 @@ class RenderWorker:
             view.changed_at = now if not view.dirty else view.changed_at
             view.dirty = True
 
-    def _render_dirty(self, dealer: zmq.Socket) -> None:
+    def _render_views(self, dealer: zmq.Socket) -> None:
+        """A preview of each view that changed, else the next refinement of each still converging."""
         import bpy
 
-        from ._blender import render_frame
-        from ._settings import RenderSettings
-
         for view_id, view in list(self.views.items()):
-            if not view.dirty:
+            changed = view.dirty
+            if not changed and not view.pictures.refining:
                 continue
             spec = view.spec
             view.dirty = False
             try:
                 camera = self._camera_name(spec)
                 started = time.perf_counter()
-                settings = RenderSettings(
-                    engine=spec.engine, resolution=(spec.width, spec.height), samples=spec.samples
-                )
-                frame = render_frame(camera, settings)
+                picture = view.pictures.next(camera, changed)
             except ProtocolError as exc:
                 error = ViewError(view=view_id, code=exc.code, message=exc.message, field=exc.field)
                 dealer.send_multipart(encode(Envelope(body=error)))
@@ -161,7 +167,9 @@ class RenderWorker:
                 frame=bpy.context.scene.frame_current,
                 render_ms=(time.perf_counter() - started) * 1000,
                 changed_at=view.changed_at,
-                rgb=frame.rgb,
+                rgb=picture.rgb,
+                samples=picture.samples,
+                converged=picture.converged,
             )
             try:
                 dealer.send_multipart(encode(Envelope(body=message)), copy=False)

@@ -13,7 +13,7 @@ from ._camera import desqueezed_width, frame_fit
 from ._fsync import fsync_directory
 from ._ids import UUID_KEY
 from ._objects import bake_parent_inverse
-from ._optics import distance_along_view, focus_point
+from ._optics import distance_along_view, focus_distance, focus_point
 from ._replica import Replica, ReplicaGap, SnapshotSource, open_replica
 from ._stage import Stage
 
@@ -28,6 +28,7 @@ __all__ = [
     "bake_parent_inverse",
     "desqueezed_width",
     "distance_along_view",
+    "focus_distance",
     "focus_point",
     "frame_fit",
     "fsync_directory",

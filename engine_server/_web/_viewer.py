@@ -50,7 +50,7 @@ class ViewerHost(Protocol):
 
 logger = logging.getLogger("stagecraft.web")
 
-DEFAULT_VIEW = {"width": 640, "height": 360, "engine": "workbench", "samples": 1, "play": False}
+DEFAULT_VIEW = {"width": 640, "height": 360, "engine": "cycles", "samples": 64, "play": False}
 INBOX_SIZE = 256
 OUTBOX_SIZE = 256
 STATS_EVERY_S = 1.0

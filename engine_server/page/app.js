@@ -13,8 +13,9 @@ const $ = (selector) => document.querySelector(selector);
 const video = $("#video");
 const params = new URLSearchParams(location.search);
 const [width, height] = (params.get("size") || "640x360").split("x").map(Number);
-let view = { camera: params.get("camera"), width, height, engine: params.get("engine") || "workbench" };
-if (params.get("camera") === "viewport") view = { viewport: true, width, height, engine: view.engine };
+const quality = { engine: params.get("engine") || "cycles", samples: Number(params.get("samples") || 64) };
+let view = { camera: params.get("camera"), width, height, ...quality };
+if (params.get("camera") === "viewport") view = { viewport: true, width, height, ...quality };
 let mirror = null; // the page's copy of the stage: the welcome's snapshot + every event's result
 let resyncing = null; // events that arrive while a new snapshot is on its way
 let opticsTimer = null;
@@ -141,8 +142,8 @@ function renderSwitcher() {
 
 function switchView(camera) {
   $('[data-testid="camera-switcher-error"]').textContent = "";
-  const { width, height, engine } = view;
-  view = camera ? { camera, width, height, engine } : { viewport: true, width, height, engine };
+  const { width, height, engine, samples } = view;
+  view = camera ? { camera, width, height, engine, samples } : { viewport: true, width, height, engine, samples };
   conn.setView(view);
   renderSwitcher();
   $("#stage-surface").classList.toggle("viewport", !camera);
@@ -153,15 +154,21 @@ $("#camera-buttons").addEventListener("click", (e) => {
   if (button) switchView(button.dataset.camera || null);
 });
 
-for (const id of ["#view-size", "#view-engine"]) {
+for (const id of ["#view-size", "#view-engine", "#view-samples"]) {
   $(id).addEventListener("change", () => {
     const [w, h] = $("#view-size").value.split("x").map(Number);
-    view = { ...view, width: w, height: h, engine: $("#view-engine").value };
+    view = { ...view, width: w, height: h, engine: $("#view-engine").value, samples: Number($("#view-samples").value) };
     conn.setView(view);
+    showQuality();
   });
 }
 $("#view-size").value = `${view.width}x${view.height}`;
 $("#view-engine").value = view.engine;
+$("#view-samples").value = String(view.samples);
+function showQuality() {
+  $("#view-samples").hidden = view.engine !== "cycles";
+}
+showQuality();
 
 // --- connection state and stats ---------------------------------------------------------------
 
@@ -196,6 +203,14 @@ function showServerStats(stats) {
   setStat("latency", `${fmt(stats.frame_latency_ms, 0)} ms`);
   setStat("render", `${fmt(stats.render_ms, 1)} ms`);
   setStat("server-fps", fmt(stats.fps, 1));
+  setStat("samples", samplesText(stats));
+}
+
+/** "preview" while the view changes, then "12 / 64" as samples add up, "64 ✓" once converged. */
+function samplesText(stats) {
+  if (stats.samples == null || view.engine !== "cycles") return "–";
+  if (stats.samples === 0) return "preview";
+  return stats.converged ? `${stats.samples} ✓` : `${stats.samples} / ${view.samples}`;
 }
 
 function setStat(name, value) {
