@@ -7,7 +7,7 @@ kernel scaled to the layer's circle of confusion, and the layers are composited 
 keeps its edge: the background layer never draws over it. Where the layers behind are occluded they
 have no colour: before a blurred layer goes over them their holes are filled from the surroundings
 (pull-push), so a blurred foreground turns translucent onto plausible background, not onto black.
-Large blurs run on a coarser grid (the kernel stays 6–12 px there) and are upsampled bilinearly.
+Large blurs run on a coarser grid (the kernel stays 8–16 px there) and are upsampled bilinearly.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ REFERENCE_PX = 256  # side of a kernel's stored mask
 _SUPERSAMPLE = 4  # samples per axis and pixel when drawing or scaling a mask
 _SHARP_PX = 0.5  # a CoC below this is left sharp
 _LINEAR_LEVELS_PX = 8.0  # CoC quantised in 1 px steps below this, in 1/8-octave-ish steps above
-_COARSE_KERNEL_PX = 6.0  # a blur of ≥ 2× this runs on a grid 2^k coarser
+_COARSE_KERNEL_PX = 8.0  # a blur of ≥ 2× this runs on a grid 2^k coarser
 _MAX_LAYERS = 96
 _ENCODE_LUT_SIZE = 16_384
 
@@ -229,7 +229,10 @@ def defocus_frame(
     if frame.depth is None:
         raise InvalidArgument("the frame has no depth: render it with depth=True", field="frame.depth")
     colour = frame.linear if frame.linear is not None else frame.rgb
-    coc_mm = coc_diameter_mm(focal_mm, fstop, focus_m, frame.depth)
+    # The thin-lens disc lies on a sensor v = f·s/(s − f) behind the lens; Blender draws the picture
+    # at the pinhole scale f, so relative to the picture the disc is (s − f)/s of it, as Cycles draws.
+    picture_scale = 1.0 - focal_mm / 1000.0 / focus_m
+    coc_mm = coc_diameter_mm(focal_mm, fstop, focus_m, frame.depth) * picture_scale
     coc = blur_px(coc_mm, picture_width_mm, colour.shape[1])
     return defocus(colour, frame.depth, coc, kernel)
 

@@ -3,6 +3,7 @@ check of the blur disc against Cycles' depth of field and the thin-lens circle o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import bpy
@@ -10,7 +11,17 @@ import numpy as np
 import pytest
 
 from protocols import InvalidArgument
-from renderers import BokehKernel, RenderSettings, defocus, defocus_frame, heart, render_frame, star
+from renderers import (
+    BokehKernel,
+    RenderSettings,
+    defocus,
+    defocus_frame,
+    heart,
+    lens_blur,
+    picture_width_mm,
+    render_frame,
+    star,
+)
 
 SIZE = 161
 CENTRE = SIZE // 2
@@ -247,3 +258,83 @@ def test_post_process_blur_disc_matches_the_thin_lens_coc(lens_stage):
     frame = render_frame("Lens", RenderSettings(resolution=(RENDER_PX, RENDER_PX), samples=16), depth=True)
     out = defocus_frame(frame, FOCAL_MM, FSTOP, FOCUS_M, SENSOR_MM, BokehKernel.disc())
     assert _disc_diameter_px(out) == pytest.approx(_thin_lens_coc_px(SPHERE_M), rel=0.1)
+
+
+# --- practicals: small bright lights in front of and behind focus, against Cycles -------------
+
+PRACTICAL_PX = 400
+PRACTICALS_M = {"front": (-0.085, 1.6), "behind": (0.085, 8.0)}  # (x / distance, distance) of each light
+PRACTICAL_RADIUS_M = 0.006
+PRACTICAL_LENS = (85.0, 1.4, 3.0)  # focal length mm, f-number, focus m
+
+
+@pytest.fixture(scope="module")
+def practicals_stage():
+    """Two tiny emissive practicals, far too bright for 8 bits (in focus they would read ~60× white),
+    one in front of the focus at 3 m and one behind it, on black."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.world = None
+    scene.view_settings.view_transform = "Standard"
+    scene.cycles.pixel_filter_type = "BOX"
+    scene.cycles.filter_width = 1.0
+    camera = bpy.data.objects.new("Lens", bpy.data.cameras.new("Lens"))
+    camera.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    camera.data.lens, camera.data.dof.aperture_fstop, camera.data.dof.focus_distance = PRACTICAL_LENS
+    camera.data.sensor_fit = "HORIZONTAL"
+    camera.data.sensor_width = SENSOR_MM
+    camera.data.dof.aperture_blades = 0  # round: the disc's size is one number
+    scene.collection.objects.link(camera)
+    material = bpy.data.materials.new("Practical")
+    principled = material.node_tree.nodes["Principled BSDF"]
+    principled.inputs["Base Color"].default_value = (0.0, 0.0, 0.0, 1.0)
+    principled.inputs["Emission Color"].default_value = (1.0, 0.8, 0.6, 1.0)
+    principled.inputs["Emission Strength"].default_value = 60.0
+    for name, (x, distance) in PRACTICALS_M.items():
+        bpy.ops.mesh.primitive_uv_sphere_add(radius=PRACTICAL_RADIUS_M, location=(x * distance, distance, 0))
+        bpy.context.active_object.name = name
+        bpy.context.active_object.data.materials.append(material)
+    yield camera
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def _light_windows(linear: np.ndarray, camera) -> dict[str, tuple[float, float]]:
+    """Per practical: (disc diameter in px from the light's second moment, summed linear energy)."""
+    px_per_mm = PRACTICAL_PX / picture_width_mm(camera, PRACTICAL_PX, PRACTICAL_PX)
+    found = {}
+    for name, (x, distance) in PRACTICALS_M.items():
+        column = PRACTICAL_PX / 2 + x * PRACTICAL_LENS[0] * px_per_mm
+        window = linear[:, max(0, int(column) - 60) : int(column) + 60, :].sum(axis=2)
+        ys, xs = np.indices(window.shape)
+        total = window.sum()
+        cy, cx = (window * ys).sum() / total, (window * xs).sum() / total
+        r2 = (window * ((ys - cy) ** 2 + (xs - cx) ** 2)).sum() / total
+        image_px = 2 * PRACTICAL_RADIUS_M * PRACTICAL_LENS[0] / distance * px_per_mm
+        found[name] = (math.sqrt(8 * (r2 - image_px**2 / 8 - 1 / 6)), float(total))
+    return found
+
+
+def test_practicals_bloom_to_cycles_size_and_energy(practicals_stage):
+    """The bokeh pass on linear HDR colour: each practical blooms into a disc of the thin-lens size,
+    as large as Cycles' and holding as much light (an 8-bit frame would clip the light first and
+    leave a faint smudge)."""
+    camera = practicals_stage
+    settings = RenderSettings(resolution=(PRACTICAL_PX, PRACTICAL_PX), samples=64)
+    reference = render_frame("Lens", settings, linear=True, dof=True).linear
+    sharp = render_frame("Lens", RenderSettings(resolution=settings.resolution, samples=16),
+                         depth=True, linear=True, dof=False)  # fmt: skip
+    assert sharp.linear.max() > 20, "in focus the practicals are far brighter than white"
+    post = lens_blur(sharp, camera)
+    clipped = lens_blur(dataclasses.replace(sharp, linear=None), camera)  # the 8-bit display frame
+    clipped_linear = np.where(clipped <= 10, clipped / 3294.6, ((clipped / 255 + 0.055) / 1.055) ** 2.4)
+    cycles, ours = _light_windows(reference, camera), _light_windows(post, camera)
+    smudges = _light_windows(clipped_linear, camera)
+    focal_mm, n, s = PRACTICAL_LENS
+    f = focal_mm / 1000
+    for name, (_, distance) in PRACTICALS_M.items():
+        thin_lens = f * f / (n * (s - f)) * abs(distance - s) / distance * 1000 * PRACTICAL_PX / SENSOR_MM
+        (cycles_d, cycles_e), (our_d, our_e) = cycles[name], ours[name]
+        assert our_d == pytest.approx(thin_lens, rel=0.1), name
+        assert our_d == pytest.approx(cycles_d, rel=0.1), name
+        assert our_e == pytest.approx(cycles_e, rel=0.2), name
+        assert smudges[name][1] < 0.2 * cycles_e, "blurring the clipped 8-bit frame loses the light"
