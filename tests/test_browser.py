@@ -14,8 +14,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from harness import StageProcess
+
+from protocols import NotFound
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
@@ -132,3 +135,100 @@ def test_the_first_picture_of_a_new_view_is_a_real_render(web_stage: StageProces
     assert first["mean"] > 10 and first["stddev"] > 5, f"the picture at LIVE is a render, not black: {first}"
     states = result["states"]
     assert states[-1] == "live" and "error" not in states, states
+
+
+LOOK = {"size": "320x180", "samples": 16}
+DOWN_Y = (0.7071068, 0.7071068, 0.0, 0.0)  # a camera turned to look along +y
+
+
+def _build_look_corner(client) -> None:
+    """Away from the bar set: a camera with an 85 mm at f/1.4, white bars 2 m from it (left of
+    frame) and 12 m from it (right), and a white box under a spot light beside another camera."""
+    from protocols import CameraParams, CreateNode, LightParams, MaterialParams, MeshSpec, Transform
+
+    glow = MaterialParams(
+        base_color=(0.0, 0.0, 0.0, 1.0), emission_color=(1.0, 1.0, 1.0), emission_strength=0.5
+    )  # not clipped: a blurred bar's peak falls
+    commands = [
+        CreateNode(kind="camera", name="DPCam", transform=Transform(location=(40, -2, 1), rotation=DOWN_Y),
+                   camera=CameraParams(lens=85.0, sensor_width=36.0, sensor_fit="horizontal", use_dof=True,
+                                       fstop=1.4, focus_distance=5.0)),
+        CreateNode(kind="camera", name="LightCam", transform=Transform((-40, -3, 0.5), rotation=DOWN_Y),
+                   camera=CameraParams(lens=50.0, sensor_width=36.0, sensor_fit="horizontal")),
+        CreateNode(kind="mesh", name="ProbeBox", mesh=MeshSpec(primitive="cube", size=1.0),
+                   transform=Transform(location=(-40.0, 0.0, 0.5)),
+                   material=MaterialParams(base_color=(0.8, 0.8, 0.8, 1.0), roughness=0.9)),
+        CreateNode(kind="light", name="Probe", transform=Transform(location=(-40.0, -1.5, 1.5)),
+                   light=LightParams(light_type="point", energy=50.0, radius=0.05)),
+    ]  # fmt: skip
+    for i, x in enumerate((-0.3, -0.22, -0.14)):  # 2 m away: 378 px/m at 320 px
+        commands.append(CreateNode(kind="mesh", name=f"NearBar{i}", mesh=MeshSpec(primitive="cube", size=1.0),
+                                   transform=Transform(location=(40 + x, 0, 1), scale=(0.015, 0.015, 0.3)),
+                                   material=glow))  # fmt: skip
+    for i, x in enumerate((0.8, 1.3, 1.8)):  # 12 m away: 63 px/m
+        commands.append(CreateNode(kind="mesh", name=f"FarBar{i}", mesh=MeshSpec(primitive="cube", size=1.0),
+                                   transform=Transform(location=(40 + x, 10, 1), scale=(0.09, 0.09, 1.8)),
+                                   material=glow))  # fmt: skip
+    for command in commands:
+        client.apply(command)
+
+
+def test_depth_of_field_shows_in_the_live_picture(web_stage: StageProcess) -> None:
+    """Focus on the near bars, then on the far ones (as a DP types it): in the converged picture the
+    sharpness of the two regions swaps."""
+    with web_stage.client() as client:
+        _build_look_corner(client)
+    regions = {"near": [30, 40, 130, 140], "far": [190, 40, 290, 140]}
+    steps = [
+        {"node": "DPCam", "set": {"focus-distance": 2.0}},
+        {"node": "DPCam", "set": {"focus-distance": 12.0}},
+    ]
+    near_focus, far_focus = stage_check(web_stage.web, "look", camera="DPCam", regions=regions, steps=steps,
+                                        **LOOK)["steps"]  # fmt: skip
+    assert near_focus["near"]["sharpness"] > 2 * near_focus["far"]["sharpness"], near_focus
+    assert far_focus["far"]["sharpness"] > 2 * far_focus["near"]["sharpness"], far_focus
+
+
+def _linear_from_display(codes: np.ndarray) -> np.ndarray:
+    """Display luminance codes back to scene-linear light, through the stage's own view transform
+    (Blender's default scene: the one the stage renders with), by inverting it on a grey ramp."""
+    import bpy
+
+    from renderers import display
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    ramp = np.geomspace(1e-4, 64.0, 2048, dtype=np.float32)
+    shown = display(np.repeat(ramp[None, :, None], 3, axis=2))[0].astype(np.float64)
+    luminance = shown @ np.array([0.2126, 0.7152, 0.0722])
+    return np.interp(codes, luminance, ramp)
+
+
+def test_light_power_changes_the_picture_in_proportion(web_stage: StageProcess) -> None:
+    """A lamp's power from 0 to 150 W to 450 W: the light it adds to the box it shines on (in linear
+    light, after the view transform is undone) triples, within 25 %."""
+    with web_stage.client() as client:
+        try:
+            client.node("Probe")
+        except NotFound:  # this test alone
+            _build_look_corner(client)
+    steps = [{"node": "Probe", "set": {"energy": e}} for e in (0.0, 150.0, 450.0)]
+    measured = stage_check(web_stage.web, "look", camera="LightCam", regions={"box": [130, 60, 190, 120]},
+                           steps=steps, **LOOK)["steps"]  # fmt: skip
+    dark, lit, brighter = _linear_from_display(np.array([s["box"]["mean"] for s in measured]))
+    assert lit > dark
+    assert (brighter - dark) / (lit - dark) == pytest.approx(3.0, rel=0.25), measured
+
+
+def test_frame_guides_are_drawn_where_the_frame_is(web_stage: StageProcess) -> None:
+    """A 2.39:1 frame on the 16:9 picture dims the bands above and below it; the thirds and the
+    safe areas are drawn inside it: the overlay lies exactly on the picture."""
+    result = stage_check(web_stage.web, "guides")
+    canvas, picture = result["canvas"], result["picture"]
+    for key in ("x", "y", "width", "height"):
+        assert canvas[key] == pytest.approx(picture[key], abs=1.0), (canvas, picture)
+    width, height = canvas["px"]
+    assert result["dimmedRows"] == pytest.approx(height - width / 2.39, abs=3)  # both bands
+    marks = result["marks"]  # along the middle row: action safe, title safe, thirds, from the left
+    expected = [width * (1 - 0.93) / 2, width * (1 - 0.9) / 2, width / 3, 2 * width / 3]
+    for x in expected:
+        assert any(abs(m - x) <= 2 for m in marks), (x, marks)

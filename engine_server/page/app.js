@@ -4,6 +4,7 @@
 import { StageConnection } from "./connection.js";
 import { ViewportControls } from "./controls.js";
 import { Inspector } from "./inspector.js";
+import { FrameGuides } from "./guides.js";
 import { fmt } from "./math.js";
 import { MirrorGap, StageMirror } from "./mirror.js";
 import { StageTree, esc } from "./tree.js";
@@ -165,6 +166,13 @@ for (const id of ["#view-size", "#view-engine", "#view-samples"]) {
 $("#view-size").value = `${view.width}x${view.height}`;
 $("#view-engine").value = view.engine;
 $("#view-samples").value = String(view.samples);
+const guides = new FrameGuides($("#guides"), video);
+for (const id of ["#guide-aspect", "#guide-safe", "#guide-thirds"]) {
+  $(id).addEventListener("change", () =>
+    guides.set({ aspect: $("#guide-aspect").value, safe: $("#guide-safe").checked, thirds: $("#guide-thirds").checked }),
+  );
+}
+
 function showQuality() {
   $("#view-samples").hidden = view.engine !== "cycles";
 }
@@ -204,6 +212,9 @@ function showServerStats(stats) {
   setStat("render", `${fmt(stats.render_ms, 1)} ms`);
   setStat("server-fps", fmt(stats.fps, 1));
   setStat("samples", samplesText(stats));
+  const samples = $('[data-testid="stats-samples"]');
+  samples.dataset.seq = String(stats.seq ?? "");
+  samples.dataset.converged = String(Boolean(stats.converged));
 }
 
 /** "preview" while the view changes, then "12 / 64" as samples add up, "64 ✓" once converged. */

@@ -159,7 +159,97 @@ async function firstFrame(context) {
   return { page, result: { states: await page.evaluate(() => window.__states), first } };
 }
 
-const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame };
+/** Luminance mean and sharpness (root-mean-square gradient of Y) of boxes [x0, y0, x1, y1] of the video. */
+function sampleRegions(page, regions) {
+  return page.evaluate((regions) => {
+    const video = document.querySelector("#video");
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0);
+    const out = {};
+    for (const [name, [x0, y0, x1, y1]] of Object.entries(regions)) {
+      const { data } = ctx.getImageData(x0, y0, x1 - x0, y1 - y0);
+      const w = x1 - x0, h = y1 - y0;
+      const Y = (x, y) => { const i = 4 * (y * w + x); return 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2]; };
+      let sum = 0, grad = 0;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        sum += Y(x, y);
+        if (x + 1 < w && y + 1 < h) grad += (Y(x + 1, y) - Y(x, y)) ** 2 + (Y(x, y + 1) - Y(x, y)) ** 2;
+      }
+      out[name] = { mean: sum / (w * h), sharpness: Math.sqrt(grad / ((w - 1) * (h - 1))) };
+    }
+    return out;
+  }, regions);
+}
+
+/** Wait until the picture shown has converged on the stage as this page last saw it. */
+async function waitForConverged(page) {
+  const seq = await page.evaluate(() => Number(document.querySelector("#stage-seq").textContent.replace(/\D/g, "")));
+  await page.waitForFunction(
+    (seq) => {
+      const el = document.querySelector('[data-testid="stats-samples"]');
+      return el.dataset.converged === "true" && Number(el.dataset.seq) >= seq;
+    },
+    seq,
+    { polling: 250 },
+  );
+  await waitForFrames(page, (await framesDecoded(page)) + 10); // that picture through the encoder
+}
+
+/** Set inspector fields step by step (as a DP types them); after each, measure the converged picture. */
+async function look(context) {
+  const page = await openPage(context, `?camera=${options.camera}&size=${options.size}&samples=${options.samples}`);
+  const steps = [];
+  for (const step of options.steps) {
+    await selectNode(page, step.node);
+    for (const [field, value] of Object.entries(step.set)) {
+      const selector = `[data-testid="inspector-${field}"]`;
+      if (typeof value === "boolean") {
+        if ((await page.isChecked(selector)) === value) continue;
+        await page.click(selector);
+      } else {
+        await page.fill(selector, String(value));
+        await page.press(selector, "Enter");
+      }
+      await page.waitForSelector(`.field[data-field="${field}"].saved, .field[data-field="${field}"].has-error`);
+      const error = await page.$eval(`[data-testid="inspector-${field}-error"]`, (el) => (el.hidden ? null : el.textContent));
+      if (error) throw new Error(`the stage refused ${field} = ${value}: ${error}`);
+    }
+    await waitForConverged(page);
+    steps.push({ ...(await sampleRegions(page, options.regions)), samples: await page.textContent('[data-testid="stats-samples"]') });
+  }
+  return { page, result: { steps } };
+}
+
+/** Turn on a 2.39 frame, safe areas and thirds; where the overlay's marks fall on the picture. */
+async function guides(context) {
+  const page = await openPage(context);
+  await page.selectOption('[data-testid="guide-aspect"]', "2.39");
+  await page.check('[data-testid="guide-safe"]');
+  await page.check('[data-testid="guide-thirds"]');
+  const found = await page.evaluate(() => {
+    const canvas = document.querySelector("#guides");
+    const video = document.querySelector("#video");
+    const c = canvas.getBoundingClientRect(), v = video.getBoundingClientRect();
+    const scale = Math.min(v.width / video.videoWidth, v.height / video.videoHeight);
+    const picture = { width: video.videoWidth * scale, height: video.videoHeight * scale };
+    const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    const alpha = (x, y) => data[4 * (y * width + x) + 3];
+    const column = Math.round(width * 0.1); // left of every vertical line
+    const dimmedRows = [...Array(height).keys()].filter((y) => alpha(column, y) > 100 && alpha(column, y) < 160);
+    const middle = Math.round(height / 2);
+    // vertical lines crossing the middle rows (dashed ones cross some of them; anti-aliased ones are faint)
+    const marks = [...Array(width).keys()].filter((x) => [...Array(17).keys()].some((d) => alpha(x, middle - 8 + d) > 40));
+    return { canvas: { x: c.x - v.x, y: c.y - v.y, width: c.width, height: c.height, px: [width, height] },
+             picture: { x: (v.width - picture.width) / 2, y: (v.height - picture.height) / 2, ...picture },
+             dimmedRows: dimmedRows.length, marks };
+  });
+  return { page, result: found };
+}
+
+const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame, look, guides };
 
 async function main() {
   if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
