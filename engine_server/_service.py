@@ -20,6 +20,7 @@ from protocols import (
     EventResult,
     GetNode,
     GetOptics,
+    GetOpticsTable,
     GetSnapshot,
     GetTree,
     InvalidArgument,
@@ -120,7 +121,7 @@ class StageService:
             logger.error("journal record %d (%s) does not replay and is skipped: %s", seq, command.TYPE,
                          exc.message)  # fmt: skip
 
-    QUERIES: tuple[type, ...] = (GetNode, GetOptics, GetTree, GetSnapshot)
+    QUERIES: tuple[type, ...] = (GetNode, GetOptics, GetOpticsTable, GetTree, GetSnapshot)
     HANDLES: tuple[type, ...] = (*COMMAND_TYPES, *QUERIES)  # what the server hands to this thread
 
     def handle(self, envelope: Envelope) -> Outcome:
@@ -136,6 +137,8 @@ class StageService:
                 return NodeReply(seq=self.seq, node=self.stage.node_state(node))
             case GetOptics(node=node):
                 return self.stage.optics(node)
+            case GetOpticsTable():
+                return self.stage.optics_entries()
             case GetTree():
                 return Tree(seq=self.seq, nodes=self.stage.tree())
             case GetSnapshot():

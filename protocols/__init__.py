@@ -79,7 +79,20 @@ from ._errors import (
     error_for_code,
 )
 from ._mirror import MirrorOutOfStep, StageFollower, StageMirror
-from ._optics import Easing, FrameShot, GetOptics, LensMode, Optics, RackFocus, SetLens, ShotSize
+from ._optics import (
+    BodyEntry,
+    Easing,
+    FrameShot,
+    GetOptics,
+    GetOpticsTable,
+    LensEntry,
+    LensMode,
+    Optics,
+    OpticsTableReply,
+    RackFocus,
+    SetLens,
+    ShotSize,
+)
 from ._queries import MAX_SELECTION, GetAsset, GetEvents, GetNode, GetSnapshot, GetTree, Hello, PutAsset
 from ._render import DropView, RenderedFrame, RenderEngine, RenderView, ViewError, WorkerReady
 from ._replies import (
@@ -168,6 +181,7 @@ __all__ = [
     "BadMessage",
     "Batch",
     "Body",
+    "BodyEntry",
     "BonePose",
     "BoneSpec",
     "CameraParams",
@@ -198,6 +212,7 @@ __all__ = [
     "GetJob",
     "GetNode",
     "GetOptics",
+    "GetOpticsTable",
     "GetSnapshot",
     "GetTree",
     "Heartbeat",
@@ -215,6 +230,7 @@ __all__ = [
     "JobState",
     "JobSubmitted",
     "Jobs",
+    "LensEntry",
     "LensMode",
     "LightParams",
     "LightType",
@@ -229,6 +245,7 @@ __all__ = [
     "NodeState",
     "NotFound",
     "Optics",
+    "OpticsTableReply",
     "Peer",
     "Primitive",
     "ProtocolError",

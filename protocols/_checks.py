@@ -42,6 +42,22 @@ def check_range(
         )
 
 
+FOCAL_RANGE_MM = (2.0, 2400.0)  # the widest fisheyes are ~4 mm, the longest telephotos ~2000 mm
+
+
+def check_focal_length(field: str, value: float | None) -> None:
+    """A focal length a real lens can have, in mm."""
+    if value is None:
+        return
+    low, high = FOCAL_RANGE_MM
+    if not low <= value <= high:
+        raise InvalidArgument(
+            f"{field} = {value:g} mm is not a lens: focal lengths run {low:g}–{high:g} mm (the widest "
+            "fisheyes are about 4 mm, the longest telephotos about 2000 mm)",
+            field=field,
+        )
+
+
 def check_name(field: str, name: str | None) -> None:
     if name is None:
         return

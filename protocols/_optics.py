@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ._checks import check_name, check_range, check_ref
+from ._checks import check_focal_length, check_name, check_range, check_ref
 from ._codec import Message, wire
 from ._errors import InvalidArgument
 
@@ -38,7 +38,7 @@ class SetLens(Message):
         check_ref("target", self.target)
         if self.focal_mm is None and self.lens is None:
             raise InvalidArgument("set_lens needs focal_mm or a lens name", field="focal_mm")
-        check_range("focal_mm", self.focal_mm, 0.0, 5000.0, low_open=True, unit=" mm")
+        check_focal_length("focal_mm", self.focal_mm)
         check_range("squeeze", self.squeeze, 1.0, 2.0)
         if self.lens is not None:
             check_name("lens", self.lens)
@@ -134,3 +134,42 @@ class Optics(Message):
     fov_horizontal: float
     fov_vertical: float
     fov_diagonal: float
+
+
+@wire("get_optics_table")
+class GetOpticsTable(Message):
+    """The stage's camera bodies and lenses (the bundled table and the stage file's additions);
+    the reply is ``optics_table``."""
+
+
+@wire()
+class BodyEntry:
+    """A camera body: its sensor (mm) and its circle of confusion (mm)."""
+
+    name: str
+    label: str
+    sensor_width_mm: float
+    sensor_height_mm: float
+    coc_mm: float
+
+
+@wire()
+class LensEntry:
+    """A lens: focal length (mm), squeeze (1 = spherical) and, where known, what the glass can do."""
+
+    name: str
+    label: str
+    focal_mm: float
+    squeeze: float
+    max_aperture: float | None = None
+    min_aperture: float | None = None
+    min_focus_m: float | None = None
+    transmission: float | None = None
+
+
+@wire("optics_table")
+class OpticsTableReply(Message):
+    """Every camera body and lens a camera can be set to, by name."""
+
+    bodies: tuple[BodyEntry, ...]
+    lenses: tuple[LensEntry, ...]

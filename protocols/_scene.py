@@ -14,6 +14,7 @@ import numpy as np
 
 from ._checks import (
     check_float32_array,
+    check_focal_length,
     check_name,
     check_range,
     check_sha256,
@@ -138,7 +139,7 @@ class CameraParams:
     lens_name: str | None = None
 
     def __post_init__(self) -> None:
-        check_range("camera.lens", self.lens, 0.0, 5000.0, low_open=True, unit=" mm")
+        check_focal_length("camera.lens", self.lens)
         check_range("camera.coc_mm", self.coc_mm, 0.0, 0.5, low_open=True, unit=" mm")
         check_range("camera.squeeze", self.squeeze, 1.0, 2.0)
         if self.blades is not None and self.blades != 0:

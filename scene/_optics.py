@@ -12,7 +12,16 @@ import numpy as np
 from mathutils import Matrix, Vector
 
 from optics import SHOT_SIZES, OpticsTable
-from protocols import FrameShot, InvalidArgument, Optics, RackFocus, SetLens
+from protocols import (
+    BodyEntry,
+    FrameShot,
+    InvalidArgument,
+    LensEntry,
+    Optics,
+    OpticsTableReply,
+    RackFocus,
+    SetLens,
+)
 
 from . import _animation, _camera
 from ._ids import Index, node_uuid
@@ -308,3 +317,19 @@ def _rounded(readout: Optics) -> Optics:
         for v in [getattr(readout, f.name)]
     }
     return Optics(**values)
+
+
+def table_entries(table: OpticsTable) -> OpticsTableReply:
+    """The optics table as the wire lists it, by name."""
+    bodies = tuple(
+        BodyEntry(name=b.name, label=b.label or b.name, sensor_width_mm=b.sensor_width_mm,
+                  sensor_height_mm=b.sensor_height_mm, coc_mm=b.coc_mm)
+        for b in sorted(table.bodies.values(), key=lambda b: b.name)
+    )  # fmt: skip
+    lenses = tuple(
+        LensEntry(name=lens.name, label=lens.label or lens.name, focal_mm=lens.focal_mm, squeeze=lens.squeeze,
+                  max_aperture=lens.max_aperture, min_aperture=lens.min_aperture,
+                  min_focus_m=lens.min_focus_m, transmission=lens.transmission)
+        for lens in sorted(table.lenses.values(), key=lambda lens: (lens.squeeze, lens.focal_mm))
+    )  # fmt: skip
+    return OpticsTableReply(bodies=bodies, lenses=lenses)

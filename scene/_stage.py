@@ -20,6 +20,7 @@ from protocols import (
     InvalidArgument,
     NodeState,
     Optics,
+    OpticsTableReply,
     ProtocolError,
     SceneSettings,
     SetParent,
@@ -195,6 +196,10 @@ class Stage:
     def optics(self, ref: str) -> Optics:
         """The live optics readout (depth of field, field of view) of camera ``ref``."""
         return _optics.readout(self._index, ref, self.optics_table)
+
+    def optics_entries(self) -> OpticsTableReply:
+        """Every camera body and lens of the stage's optics table."""
+        return _optics.table_entries(self.optics_table)
 
     def tree(self) -> tuple[TreeNode, ...]:
         return tuple(_state.tree_node(o) for o in _state.ordered(self._index.objects()))

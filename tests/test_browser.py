@@ -232,3 +232,28 @@ def test_frame_guides_are_drawn_where_the_frame_is(web_stage: StageProcess) -> N
     expected = [width * (1 - 0.93) / 2, width * (1 - 0.9) / 2, width / 3, 2 * width / 3]
     for x in expected:
         assert any(abs(m - x) <= 2 for m in marks), (x, marks)
+
+
+def test_bodies_and_lenses_are_picked_from_the_stage_table_and_the_glass_holds(
+    web_stage: StageProcess,
+) -> None:
+    """The inspector offers the stage's bodies and lenses; picking them sets the camera; a focal
+    length no lens has and a stop the mounted lens cannot take are refused with the stage's words."""
+    with web_stage.client() as client:
+        from protocols import CameraParams, CreateNode, Transform
+
+        client.apply(CreateNode(kind="camera", name="KitCam", transform=Transform(location=(0, -8, 1.5)),
+                                camera=CameraParams(lens=35.0)))  # fmt: skip
+    sets = [["body", "arri_alexa_mini_lf"], ["lens-name", "prime_85"], ["fstop", 0.9], ["lens", 0.5],
+            ["lens", 5000]]  # fmt: skip
+    result = stage_check(web_stage.web, "fields", node="KitCam", list=["body", "lens-name"], set=sets)
+    assert {"arri_alexa_mini_lf", "full_frame"} <= set(result["offered"]["body"])
+    assert {"prime_85", "anamorphic_2x_50"} <= set(result["offered"]["lens-name"])
+    errors = [error for _, error in result["errors"]]
+    assert errors[0] is None and errors[1] is None, result["errors"]
+    assert "f/0.9" in errors[2] and "85" in errors[2], errors[2]
+    assert "not a lens" in errors[3] and "not a lens" in errors[4]
+    with web_stage.client() as client:
+        camera = client.node("KitCam").camera
+    assert (camera.body, camera.lens_name, camera.lens) == ("arri_alexa_mini_lf", "prime_85", 85.0)
+    assert camera.sensor_width == pytest.approx(36.70)

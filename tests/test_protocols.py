@@ -114,6 +114,11 @@ EXAMPLES = {
     "rack_focus": p.RackFocus(node="CamB", frames=24, to_target="Hero", from_distance=1.5, easing="linear"),
     "get_optics": p.GetOptics(node="CamA"),
     "optics": OPTICS,
+    "get_optics_table": p.GetOpticsTable(),
+    "optics_table": p.OpticsTableReply(
+        bodies=(p.BodyEntry("full_frame", "Full Frame", 36.0, 24.0, 0.0288),),
+        lenses=(p.LensEntry("prime_50", "50 mm", 50.0, 1.0, 1.4, 16.0, 0.45, 0.9),),
+    ),
     "worker_ready": p.WorkerReady(worker="w0", seq=42),
     "render_view": p.RenderView(
         view="v1", width=640, height=360, location=(6.0, -6.0, 3.0), rotation=(1.0, 0, 0, 0), play=True

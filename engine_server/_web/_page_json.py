@@ -12,6 +12,7 @@ from protocols import (
     GetEvents,
     GetNode,
     GetOptics,
+    GetOpticsTable,
     GetSnapshot,
     GetTree,
     Hello,
@@ -22,7 +23,9 @@ from protocols import (
 )
 
 COMMANDS = {cls.TYPE: cls for cls in COMMAND_TYPES}
-QUERIES = {cls.TYPE: cls for cls in (Hello, GetNode, GetTree, GetSnapshot, GetEvents, GetOptics)}
+QUERIES = {
+    cls.TYPE: cls for cls in (Hello, GetNode, GetTree, GetSnapshot, GetEvents, GetOptics, GetOpticsTable)
+}
 PAGE_VIEW_FIELDS = ("camera", "width", "height", "engine", "samples", "play", "viewport")
 
 

@@ -4,6 +4,7 @@
 import { StageConnection } from "./connection.js";
 import { ViewportControls } from "./controls.js";
 import { Inspector } from "./inspector.js";
+import { opticsTable } from "./fields.js";
 import { FrameGuides } from "./guides.js";
 import { fmt } from "./math.js";
 import { MirrorGap, StageMirror } from "./mirror.js";
@@ -30,7 +31,12 @@ const conn = new StageConnection(video, {
     conn.view = view;
     renderSwitcher();
   },
-  open() {
+  async open() {
+    try {
+      Object.assign(opticsTable, await conn.query({ type: "get_optics_table" }));
+    } catch (err) {
+      toast(`the camera bodies and lenses did not load: ${err.message}`, "error");
+    }
     if (!tree.selected && view.camera) select(view.camera);
     else if (tree.selected) select(tree.selected);
   },

@@ -46,6 +46,18 @@ const camera = (key, extra = {}) => ({
   ...extra,
 });
 
+/** The stage's camera bodies and lenses (get_optics_table), filled in once the page connects. */
+export const opticsTable = { bodies: [], lenses: [] };
+
+const bodyOptions = () => [["", "— custom sensor —"], ...opticsTable.bodies.map((b) => [b.name, `${b.label} · ${b.sensor_width_mm} × ${b.sensor_height_mm} mm`])];
+const lensOptions = () => [["", "— focal length by hand —"], ...opticsTable.lenses.map((l) => [l.name, lensLabel(l)])];
+
+function lensLabel(l) {
+  const stop = l.max_aperture ? ` f/${l.max_aperture}` : "";
+  const squeeze = l.squeeze > 1 ? ` ${l.squeeze}× anamorphic` : "";
+  return `${l.focal_mm} mm${stop}${squeeze}`;
+}
+
 const SHOT_SIZES = ["extreme_close_up", "close_up", "medium_close_up", "medium", "cowboy", "full", "wide"];
 const EASINGS = ["ease_in_out", "linear", "ease_in", "ease_out"];
 
@@ -53,6 +65,8 @@ export function cameraFields(tree) {
   const others = (n) => [...tree.nodes.values()].filter((o) => o.uuid !== n.uuid).sort((a, b) => a.name.localeCompare(b.name));
   const targets = (n) => [["", "— none —"], ...others(n).map((o) => [o.uuid, o.name])];
   return [
+    camera("body", { id: "body", label: "Camera body", type: "select", options: bodyOptions, get: (n) => n.camera.body || "" }),
+    camera("lens_name", { id: "lens-name", label: "Lens", type: "select", options: lensOptions, get: (n) => n.camera.lens_name || "" }),
     camera("lens", { id: "lens", label: "Focal length", type: "number", unit: "mm", step: 1 }),
     camera("fstop", { id: "fstop", label: "f-stop", type: "number", unit: "ƒ", step: 0.1 }),
     camera("use_dof", { id: "use-dof", label: "Depth of field", type: "bool" }),

@@ -198,6 +198,24 @@ async function waitForConverged(page) {
   await waitForFrames(page, (await framesDecoded(page)) + 10); // that picture through the encoder
 }
 
+/** Set one inspector field as a person would (pick, tick, or type and Enter); the stage's error, if any. */
+async function setField(page, field, value) {
+  const selector = `[data-testid="inspector-${field}"]`;
+  const tag = await page.$eval(selector, (el) => el.tagName.toLowerCase());
+  if (typeof value === "boolean") {
+    if ((await page.isChecked(selector)) === value) return null;
+    await page.click(selector);
+  } else if (tag === "select") {
+    if ((await page.inputValue(selector)) === String(value)) return null;
+    await page.selectOption(selector, String(value));
+  } else {
+    await page.fill(selector, String(value));
+    await page.press(selector, "Enter");
+  }
+  await page.waitForSelector(`.field[data-field="${field}"].saved, .field[data-field="${field}"].has-error`);
+  return page.$eval(`[data-testid="inspector-${field}-error"]`, (el) => (el.hidden ? null : el.textContent));
+}
+
 /** Set inspector fields step by step (as a DP types them); after each, measure the converged picture. */
 async function look(context) {
   const page = await openPage(context, `?camera=${options.camera}&size=${options.size}&samples=${options.samples}`);
@@ -205,22 +223,26 @@ async function look(context) {
   for (const step of options.steps) {
     await selectNode(page, step.node);
     for (const [field, value] of Object.entries(step.set)) {
-      const selector = `[data-testid="inspector-${field}"]`;
-      if (typeof value === "boolean") {
-        if ((await page.isChecked(selector)) === value) continue;
-        await page.click(selector);
-      } else {
-        await page.fill(selector, String(value));
-        await page.press(selector, "Enter");
-      }
-      await page.waitForSelector(`.field[data-field="${field}"].saved, .field[data-field="${field}"].has-error`);
-      const error = await page.$eval(`[data-testid="inspector-${field}-error"]`, (el) => (el.hidden ? null : el.textContent));
+      const error = await setField(page, field, value);
       if (error) throw new Error(`the stage refused ${field} = ${value}: ${error}`);
     }
     await waitForConverged(page);
     steps.push({ ...(await sampleRegions(page, options.regions)), samples: await page.textContent('[data-testid="stats-samples"]') });
   }
   return { page, result: { steps } };
+}
+
+/** Set fields of one node in order; the stage's error (or null) for each, and the options a select offered. */
+async function fields(context) {
+  const page = await openPage(context);
+  await selectNode(page, options.node);
+  const offered = {};
+  for (const field of options.list || []) {
+    offered[field] = await page.$$eval(`[data-testid="inspector-${field}"] option`, (els) => els.map((el) => el.value));
+  }
+  const errors = [];
+  for (const [field, value] of options.set) errors.push([field, await setField(page, field, value)]);
+  return { page, result: { offered, errors } };
 }
 
 /** Turn on a 2.39 frame, safe areas and thirds; where the overlay's marks fall on the picture. */
@@ -249,7 +271,7 @@ async function guides(context) {
   return { page, result: found };
 }
 
-const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame, look, guides };
+const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame, look, guides, fields };
 
 async function main() {
   if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
