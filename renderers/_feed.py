@@ -46,7 +46,8 @@ class ViewFeed:
 
     def stats(self) -> dict[str, float | int | bool | None]:
         """Rendered fps (last 2 s), last render time, change-to-frame latency, stage seq shown,
-        the samples the picture holds (0: a preview) and whether it has converged."""
+        the samples the picture holds (0: a preview), whether it has converged, and the Unix time
+        of the change it shows."""
         with self._lock:
             frame = self._frame
             now = time.time()
@@ -58,4 +59,5 @@ class ViewFeed:
                 "seq": None if frame is None else frame.seq,
                 "samples": None if frame is None else frame.samples,
                 "converged": None if frame is None else frame.converged,
+                "changed_at": None if frame is None else frame.changed_at,
             }

@@ -257,3 +257,34 @@ def test_bodies_and_lenses_are_picked_from_the_stage_table_and_the_glass_holds(
         camera = client.node("KitCam").camera
     assert (camera.body, camera.lens_name, camera.lens) == ("arri_alexa_mini_lf", "prime_85", 85.0)
     assert camera.sensor_width == pytest.approx(36.70)
+
+
+def test_the_dp_tools_focus_peak_scrub_and_put_the_viewport_at_the_camera(web_stage: StageProcess) -> None:
+    """On a camera with depth of field: the focus scale shows the stage's near–far band and the
+    wheel over it pulls focus; peaking marks edges; the scrubber sets the stage's frame; the
+    viewport "to camera" sees what the camera sees (same pose, same angle of view)."""
+    from protocols import CameraParams, CreateNode, GetOptics, GetSnapshot, SetFrameRange, Transform
+
+    with web_stage.client() as client:
+        lens = CameraParams(lens=50.0, sensor_width=27.99, sensor_fit="horizontal", use_dof=True, fstop=2.0,
+                            focus_distance=4.0)  # fmt: skip
+        at = Transform((0.5, -7, 1.5), DOWN_Y)
+        client.apply(CreateNode(kind="camera", name="ToolCam", transform=at, camera=lens))
+        client.apply(SetFrameRange(current=1))
+        optics = client.request(GetOptics(node="ToolCam"))
+    result = stage_check(web_stage.web, "dp-tools", camera="ToolCam", frame=37)
+    assert result["focusBefore"] == pytest.approx(4.0)
+    assert result["band"]["near"] == pytest.approx(optics.near_m, rel=1e-3)
+    assert result["focusAfter"] > result["focusBefore"], "the wheel pulled focus out"
+    with web_stage.client() as client:
+        assert client.node("ToolCam").camera.focus_distance == pytest.approx(result["focusAfter"], abs=1e-3)
+        assert client.request(GetSnapshot()).scene.frame_current == 37
+    assert result["peaked"] > 50
+    camera, viewport = (np.array(p["luma"], float).reshape(p["height"], p["width"]) for p in
+                        (result["camera"], result["viewport"]))  # fmt: skip
+    coarse = [
+        p.reshape(p.shape[0] // 10, 10, p.shape[1] // 10, 10).mean(axis=(1, 3)) for p in (camera, viewport)
+    ]
+    # the same picture: 0.3 codes apart in 10 px blocks (the camera's own focal length on the
+    # viewport's 36 mm sensor would be 7.8 apart: a wider angle)
+    assert np.abs(coarse[0] - coarse[1]).mean() < 2, "the viewport sees the camera's picture"

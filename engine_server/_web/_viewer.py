@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 from typing import Any, Protocol
 
 import trio
@@ -18,6 +19,7 @@ from protocols import (
     AsyncStageClient,
     Conflict,
     GetNode,
+    GetOptics,
     Internal,
     InvalidArgument,
     NotFound,
@@ -241,10 +243,18 @@ class Viewer:
         if camera is None:
             return _viewport.Viewport()
         try:
-            node = (await self.stage.client.request(GetNode(node=camera))).node
+            return await self._camera_viewport(camera)
         except NotFound:
             return _viewport.Viewport()
-        lens = node.camera.lens if node.camera is not None and node.camera.lens is not None else 35.0
+
+    async def _camera_viewport(self, camera: str) -> _viewport.Viewport:
+        """The viewport seeing what stage camera ``camera`` sees: its pose, and its horizontal angle
+        of view (the viewport's 36 mm-wide sensor gets the focal length that matches it)."""
+        node = (await self.stage.client.request(GetNode(node=camera))).node
+        if node.camera is None:
+            raise InvalidArgument(f"{node.name!r} is not a camera", field="to_camera")
+        optics = await self.stage.client.request(GetOptics(node=camera))
+        lens = min(max(18.0 / math.tan(optics.fov_horizontal / 2), 1.0), 5000.0)
         return _viewport.from_pose(node.transform.location, node.transform.rotation, lens)
 
     # -- data channels ----------------------------------------------------------------------
@@ -266,7 +276,14 @@ class Viewer:
             self.push("stage", {"id": request_id, "ok": False, "error": error_json(error)})
 
     async def _input(self, text: str) -> None:
+        """Viewport input; besides moves, ``{"to_camera": ref}`` (see as that camera sees) and
+        ``{"reset": true}`` (the default view)."""
         message = parse_json(text, "input")
-        self.viewport = self.viewport or await self._initial_viewport()
-        self.viewport = apply_input(self.viewport, message)
+        match message:
+            case {"to_camera": str(camera)} if len(message) == 1:
+                self.viewport = await self._camera_viewport(camera)
+            case {"reset": True} if len(message) == 1:
+                self.viewport = _viewport.Viewport()
+            case _:
+                self.viewport = apply_input(self.viewport or await self._initial_viewport(), message)
         self._apply_spec(self._viewport_spec(self._settings()))

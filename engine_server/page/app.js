@@ -5,9 +5,11 @@ import { StageConnection } from "./connection.js";
 import { ViewportControls } from "./controls.js";
 import { Inspector } from "./inspector.js";
 import { opticsTable } from "./fields.js";
+import { FocusBar, Peaking } from "./focus.js";
 import { FrameGuides } from "./guides.js";
 import { fmt } from "./math.js";
 import { MirrorGap, StageMirror } from "./mirror.js";
+import { Timeline } from "./timeline.js";
 import { StageTree, esc } from "./tree.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -39,6 +41,7 @@ const conn = new StageConnection(video, {
     }
     if (!tree.selected && view.camera) select(view.camera);
     else if (tree.selected) select(tree.selected);
+    scheduleFocusBar();
   },
   event(evt) {
     if (resyncing) return resyncing.push(evt);
@@ -80,6 +83,7 @@ function follow(snapshot) {
   mirror = new StageMirror(snapshot);
   tree.setNodes(mirror.treeNodes());
   showChanges(new Set(tree.selected ? [tree.selected] : []), false);
+  scheduleFocusBar();
 }
 
 /** Events were missed (the page's socket fell behind): take a new snapshot, then go on. */
@@ -102,6 +106,8 @@ function showChanges(touched, reshaped) {
   if (reshaped) tree.setNodes(mirror.treeNodes());
   renderSwitcher();
   if (tree.selected && touched.has(tree.selected)) showSelected();
+  timeline.show(mirror.scene);
+  if (!view.viewport && view.camera) scheduleFocusBar(); // a subject may have moved: ask again
 }
 
 function showSelected() {
@@ -147,11 +153,61 @@ function renderSwitcher() {
   $("#camera-buttons").innerHTML = buttons.join("");
 }
 
+// --- focus bar, peaking, timeline, viewport tools ---------------------------------------------
+
+let lastCamera = null; // the stage camera seen last: what the viewport's "to camera" goes to
+let focusTimer = null;
+const focusBar = new FocusBar($("#focus-bar"), (metres) => {
+  if (view.viewport || !view.camera) return;
+  const focus_distance = Math.round(metres * 1000) / 1000;
+  conn.command({ type: "set_camera", node: view.camera, camera: { focus_target: "", focus_distance } })
+    .catch((err) => toast(`${err.code}: ${err.message}`, "error"));
+});
+
+function scheduleFocusBar() {
+  if (focusTimer) return;
+  focusTimer = setTimeout(async () => {
+    focusTimer = null;
+    if (view.viewport || !view.camera) return focusBar.show(null);
+    try {
+      const camera = mirror && mirror.nodes.get(view.camera);
+      focusBar.show(camera && camera.camera.use_dof ? await conn.query({ type: "get_optics", node: view.camera }) : null);
+    } catch {
+      focusBar.show(null);
+    }
+  }, 80);
+}
+
+function playView(play) {
+  view = { ...view, play };
+  conn.setView(view);
+}
+const timeline = new Timeline(
+  $("#timeline"),
+  playView,
+  (frame) => conn.command({ type: "set_frame_range", current: frame }).catch((err) => toast(`${err.code}: ${err.message}`, "error")),
+);
+
+$("#to-camera").addEventListener("click", () => viewportToCamera());
+$("#reset-view").addEventListener("click", () => conn.input({ reset: true }));
+function viewportToCamera() {
+  const camera = lastCamera || (mirror && mirror.scene.active_camera);
+  if (camera) conn.input({ to_camera: camera });
+  else toast("No stage camera to go to");
+}
+$("#fullscreen").addEventListener("click", () => toggleFullscreen());
+function toggleFullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else $("#stage-surface").requestFullscreen().catch((err) => toast(`fullscreen: ${err.message}`));
+}
+
 function switchView(camera) {
   $('[data-testid="camera-switcher-error"]').textContent = "";
-  const { width, height, engine, samples } = view;
-  view = camera ? { camera, width, height, engine, samples } : { viewport: true, width, height, engine, samples };
+  const { width, height, engine, samples, play } = view;
+  if (view.camera) lastCamera = view.camera;
+  view = camera ? { camera, width, height, engine, samples, play } : { viewport: true, width, height, engine, samples, play };
   conn.setView(view);
+  scheduleFocusBar();
   renderSwitcher();
   $("#stage-surface").classList.toggle("viewport", !camera);
 }
@@ -173,6 +229,8 @@ $("#view-size").value = `${view.width}x${view.height}`;
 $("#view-engine").value = view.engine;
 $("#view-samples").value = String(view.samples);
 const guides = new FrameGuides($("#guides"), video);
+const peaking = new Peaking($("#peaking"), video, guides);
+$("#peaking-on").addEventListener("change", () => peaking.set($("#peaking-on").checked));
 for (const id of ["#guide-aspect", "#guide-safe", "#guide-thirds"]) {
   $(id).addEventListener("change", () =>
     guides.set({ aspect: $("#guide-aspect").value, safe: $("#guide-safe").checked, thirds: $("#guide-thirds").checked }),
@@ -221,6 +279,7 @@ function showServerStats(stats) {
   const samples = $('[data-testid="stats-samples"]');
   samples.dataset.seq = String(stats.seq ?? "");
   samples.dataset.converged = String(Boolean(stats.converged));
+  samples.dataset.changedAt = String(stats.changed_at ?? "");
 }
 
 /** "preview" while the view changes, then "12 / 64" as samples add up, "64 ✓" once converged. */
@@ -246,6 +305,14 @@ document.addEventListener("keydown", (e) => {
   if (controls.key(e.code, true, e.shiftKey)) return e.preventDefault();
   if (e.key === "?") return toggleSheet();
   if (e.key === "v" || e.key === "V") return switchView(null);
+  if (e.key === "c" && view.viewport) return viewportToCamera();
+  if (e.key === "Home" && view.viewport) return conn.input({ reset: true });
+  if (e.key === "f") return toggleFullscreen();
+  if (e.key === "p") return $("#peaking-on").click();
+  if (e.key === " ") {
+    e.preventDefault();
+    return timeline.toggle(playView);
+  }
   if (/^[1-9]$/.test(e.key)) {
     const camera = tree.byKind("camera")[Number(e.key) - 1];
     if (camera) switchView(camera.uuid);

@@ -184,15 +184,16 @@ function sampleRegions(page, regions) {
   }, regions);
 }
 
-/** Wait until the picture shown has converged on the stage as this page last saw it. */
-async function waitForConverged(page) {
+/** Wait until the picture shown has converged on the stage as this page last saw it (and, with
+ * `since` (Unix s), on a change made after that: a new view). */
+async function waitForConverged(page, since = 0) {
   const seq = await page.evaluate(() => Number(document.querySelector("#stage-seq").textContent.replace(/\D/g, "")));
   await page.waitForFunction(
-    (seq) => {
+    ([seq, since]) => {
       const el = document.querySelector('[data-testid="stats-samples"]');
-      return el.dataset.converged === "true" && Number(el.dataset.seq) >= seq;
+      return el.dataset.converged === "true" && Number(el.dataset.seq) >= seq && Number(el.dataset.changedAt) > since;
     },
-    seq,
+    [seq, since],
     { polling: 250 },
   );
   await waitForFrames(page, (await framesDecoded(page)) + 10); // that picture through the encoder
@@ -271,7 +272,52 @@ async function guides(context) {
   return { page, result: found };
 }
 
-const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame, look, guides, fields };
+/** Grab the video frame as luminance rows (for comparing two pictures in the test). */
+function grabLuma(page) {
+  return page.evaluate(() => {
+    const video = document.querySelector("#video");
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0);
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const luma = [];
+    for (let i = 0; i < data.length; i += 4) luma.push(Math.round(0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2]));
+    return { width: canvas.width, height: canvas.height, luma };
+  });
+}
+
+/** The DP's tools on a camera with depth of field: the focus scale and its wheel, peaking, the
+ * timeline scrubber, and the viewport put where the camera is. */
+async function dpTools(context) {
+  const page = await openPage(context, `?camera=${options.camera}&size=320x180&samples=8`);
+  const mark = '[data-testid="focus-mark"]';
+  await page.waitForSelector('[data-testid="focus-bar"]:not([hidden])');
+  const focusBefore = Number(await page.getAttribute(mark, "data-value"));
+  const band = await page.$eval('[data-testid="focus-band"]', (el) => ({ near: Number(el.dataset.near), far: el.dataset.far }));
+  const bar = await page.$('[data-testid="focus-bar"]');
+  const box = await bar.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 300); // three notches toward infinity
+  await page.waitForFunction(([s, v]) => Number(document.querySelector(s).dataset.value) !== v, [mark, focusBefore], { polling: 100 });
+  const focusAfter = Number(await page.getAttribute(mark, "data-value"));
+  await waitForConverged(page);
+  await page.check('[data-testid="peaking-on"]');
+  await page.waitForFunction(() => Number(document.querySelector("#peaking").dataset.marked || 0) > 0, null, { polling: 100 });
+  const peaked = Number(await page.$eval("#peaking", (el) => el.dataset.marked));
+  const camera = await grabLuma(page);
+  await page.$eval('[data-testid="timeline-frame"]', (el, f) => { el.value = String(f); el.dispatchEvent(new Event("input")); }, options.frame);
+  await page.waitForFunction((f) => document.querySelector('[data-testid="timeline-label"]').textContent.startsWith(`${f} /`), options.frame, { polling: 100 });
+  await page.click('[data-testid="camera-switcher"] [data-viewport="1"]');
+  const since = Date.now() / 1000;
+  await page.click('[data-testid="viewport-to-camera"]');
+  await waitForConverged(page, since);
+  const viewport = await grabLuma(page);
+  return { page, result: { focusBefore, focusAfter, band, peaked, camera, viewport } };
+}
+
+const SCENARIOS = { video, lens, "bad-field": badField, stale, "first-frame": firstFrame, look, guides, fields, "dp-tools": dpTools };
 
 async function main() {
   if (!SCENARIOS[scenario]) throw new Error(`unknown scenario ${scenario}; one of ${Object.keys(SCENARIOS).join(", ")}`);
