@@ -25,7 +25,9 @@ COC_RULES: MappingProxyType[str, float] = MappingProxyType({"d/1500": 1500.0, "z
 
 LensKind = Literal["spherical", "anamorphic"]
 
-_BODY_KEYS = frozenset({"label", "sensor_width_mm", "sensor_height_mm", "coc_rule", "coc_mm"})
+_BODY_KEYS = frozenset(
+    {"label", "sensor_width_mm", "sensor_height_mm", "coc_rule", "coc_mm", "recording_areas"}
+)
 _LENS_KEYS = frozenset(
     {"label", "focal_mm", "squeeze", "kind", "max_aperture", "min_aperture", "min_focus_m", "transmission"}
 )
@@ -50,10 +52,18 @@ class CameraBody:
     coc_mm: float
     coc_rule: str = "explicit"
     label: str = ""
+    recording_areas: Mapping[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key in ("sensor_width_mm", "sensor_height_mm", "coc_mm"):
             _positive(f"bodies.{self.name}", key, getattr(self, key))
+        for area, size in self.recording_areas.items():
+            if not (isinstance(size, tuple) and len(size) == 2):
+                raise InvalidArgument(
+                    f"bodies.{self.name}.recording_areas.{area} must be [width_mm, height_mm]"
+                )
+            for value in size:
+                _positive(f"bodies.{self.name}.recording_areas", area, value)
         if self.coc_rule != "explicit" and self.coc_rule not in COC_RULES:
             raise InvalidArgument(
                 f"bodies.{self.name}.coc_rule {self.coc_rule!r} is not one of {', '.join(COC_RULES)}",
@@ -63,6 +73,23 @@ class CameraBody:
     @property
     def diagonal_mm(self) -> float:
         return math.hypot(self.sensor_width_mm, self.sensor_height_mm)
+
+    def area(self, name: str, field: str = "recording_area") -> tuple[float, float]:
+        """The sensor extent (mm) recording area ``name`` uses; InvalidArgument if the body has none."""
+        if name not in self.recording_areas:
+            known = ", ".join(self.recording_areas) or "none (it records its whole sensor)"
+            raise InvalidArgument(
+                f"the {self.label or self.name} has no recording area {name!r}; its areas: {known}",
+                field=field,
+            )
+        return self.recording_areas[name]
+
+    def area_coc_mm(self, name: str) -> float:
+        """The circle of confusion in recording area ``name``: the body's rule on the area's
+        diagonal (an explicit CoC stays as given)."""
+        if self.coc_rule == "explicit":
+            return self.coc_mm
+        return math.hypot(*self.area(name)) / COC_RULES[self.coc_rule]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -176,7 +203,13 @@ def _body(name: str, entry: dict[str, Any]) -> CameraBody:
                 field=f"bodies.{name}.coc_rule",
             )
         coc = math.hypot(width, height) / COC_RULES[rule]
-    return CameraBody(name, width, height, coc, rule, str(entry.get("label", name)))
+    areas = entry.get("recording_areas", {})
+    if not isinstance(areas, Mapping):
+        raise InvalidArgument(
+            f"bodies.{name}.recording_areas must be a table", field=f"bodies.{name}.recording_areas"
+        )
+    sizes = {area: tuple(size) if isinstance(size, list | tuple) else size for area, size in areas.items()}
+    return CameraBody(name, width, height, coc, rule, str(entry.get("label", name)), sizes)
 
 
 def _lens(name: str, entry: dict[str, Any]) -> Lens:
@@ -208,6 +241,8 @@ def _body_entry(body: CameraBody) -> dict[str, Any]:
         entry["coc_mm"] = body.coc_mm
     else:
         entry["coc_rule"] = body.coc_rule
+    if body.recording_areas:
+        entry["recording_areas"] = dict(body.recording_areas)
     return entry
 
 

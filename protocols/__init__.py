@@ -90,6 +90,7 @@ from ._optics import (
     Optics,
     OpticsTableReply,
     RackFocus,
+    RecordingArea,
     SetLens,
     ShotSize,
 )
@@ -251,6 +252,7 @@ __all__ = [
     "ProtocolError",
     "PutAsset",
     "RackFocus",
+    "RecordingArea",
     "RegisterAgent",
     "RenameNode",
     "RenderEngine",

@@ -112,7 +112,8 @@ class Optics(Message):
     """Depth of field and field of view of a camera as set now (thin-lens model).
 
     ``far_m`` and ``dof_m`` are nil when the far limit is at infinity (focus at or past the
-    hyperfocal distance). ``lens`` is the optics-table lens the camera wears ("" if none);
+    hyperfocal distance). ``recording_area`` is the body's recording area in use ("" for its
+    whole sensor); ``lens`` is the optics-table lens the camera wears ("" if none);
     ``tstop`` the f-number over the square root of its transmission (the f-number if none).
     """
 
@@ -134,6 +135,7 @@ class Optics(Message):
     fov_horizontal: float
     fov_vertical: float
     fov_diagonal: float
+    recording_area: str = ""
 
 
 @wire("get_optics_table")
@@ -143,14 +145,24 @@ class GetOpticsTable(Message):
 
 
 @wire()
+class RecordingArea:
+    """One of a body's recording modes: the sensor extent it records (mm)."""
+
+    name: str
+    width_mm: float
+    height_mm: float
+
+
+@wire()
 class BodyEntry:
-    """A camera body: its sensor (mm) and its circle of confusion (mm)."""
+    """A camera body: its sensor (mm), its circle of confusion (mm) and its recording areas."""
 
     name: str
     label: str
     sensor_width_mm: float
     sensor_height_mm: float
     coc_mm: float
+    recording_areas: tuple[RecordingArea, ...] = ()
 
 
 @wire()

@@ -118,7 +118,9 @@ class CameraParams:
     distances it can take, which the stage then holds to); ``""`` clears it, as does a focal
     length that is not the lens's;
     ``squeeze`` is an anamorphic lens's squeeze (1 = spherical); ``blades`` the aperture's blade
-    count (0 = a round aperture) and ``blade_rotation`` its rotation in radians.
+    count (0 = a round aperture) and ``blade_rotation`` its rotation in radians;
+    ``recording_area`` names one of the body's recording areas (its sensor extent and circle of
+    confusion follow it); ``""`` records the body's whole sensor.
     """
 
     lens: float | None = None
@@ -137,9 +139,12 @@ class CameraParams:
     blades: int | None = None
     blade_rotation: float | None = None
     lens_name: str | None = None
+    recording_area: str | None = None
 
     def __post_init__(self) -> None:
         check_focal_length("camera.lens", self.lens)
+        if self.recording_area:
+            check_name("camera.recording_area", self.recording_area)
         check_range("camera.coc_mm", self.coc_mm, 0.0, 0.5, low_open=True, unit=" mm")
         check_range("camera.squeeze", self.squeeze, 1.0, 2.0)
         if self.blades is not None and self.blades != 0:

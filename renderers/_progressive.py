@@ -91,8 +91,8 @@ def preview(camera_name: str, width: int, height: int) -> np.ndarray:
     dof = bool(camera.data.dof.use_dof)
     frame = render_frame(camera_name, RenderSettings("cycles", small, 1), depth=dof, linear=True, dof=False)
     assert frame.linear is not None
-    clean = dataclasses.replace(frame, linear=denoise(frame.linear))
-    linear = lens_blur(clean, camera) if dof else clean.linear
+    denoised = denoise(frame.linear)
+    linear = lens_blur(dataclasses.replace(frame, linear=denoised), camera) if dof else denoised
     return display(_resized(linear, width, height))
 
 

@@ -24,6 +24,7 @@ CAMERA_BODY_KEY = "stagecraft_camera_body"  # on camera data: its body's name in
 _LEGACY_BODY_KEY = "stagecraft_body"  # what snapshots written before 2026-12 call it
 COC_KEY = "stagecraft_coc_mm"
 LENS_KEY = "stagecraft_lens"  # on camera data: the optics-table lens it wears
+AREA_KEY = "stagecraft_recording_area"  # on camera data: its body's recording area in use
 BLENDER_DEFAULT_FSTOP = 2.8  # a new camera's f-number
 
 
@@ -33,6 +34,7 @@ def resolve_target(
     """``params`` with ``focus_target`` as a UUID ("" kept: it clears the target) and a ``body``
     expanded into its sensor size and circle of confusion (explicit fields win)."""
     params = _with_lens(camera, params, optics)
+    params = _with_area(camera, params, optics)
     if params.body is None and camera is not None and _leaves_body(camera.data, params, optics):
         params = _replace(params, body="")  # a sensor set by hand: no longer that body
     if params.body:
@@ -50,6 +52,39 @@ def resolve_target(
     if target == camera:
         raise InvalidArgument(f"camera {camera.name!r} cannot focus on itself", field="camera.focus_target")
     return _replace(params, focus_target=uuid_of(target))
+
+
+def _with_area(camera: bpy.types.Object | None, params: CameraParams, optics: OpticsTable) -> CameraParams:
+    """A recording area expands into its extent on the sensor and its circle of confusion, on the
+    body given or the one the camera has; ``""`` goes back to the body's whole sensor."""
+    if params.recording_area is None:
+        return params
+    name = params.body or (body_name(camera.data) if camera is not None else None)
+    if not name:
+        if params.recording_area == "":
+            return params
+        raise InvalidArgument(
+            "a recording area is a camera body's: give camera.body too (or first)",
+            field="camera.recording_area",
+        )
+    body = optics.body(name, field="camera.body")
+    if params.recording_area == "":
+        width, height, coc = body.sensor_width_mm, body.sensor_height_mm, body.coc_mm
+    else:
+        width, height = body.area(params.recording_area, field="camera.recording_area")
+        coc = body.area_coc_mm(params.recording_area)
+    return _replace(
+        params,
+        body=name,
+        sensor_width=params.sensor_width or width,
+        sensor_height=params.sensor_height or height,
+        coc_mm=params.coc_mm or coc,
+    )
+
+
+def area_name(cam: bpy.types.Camera) -> str | None:
+    """The recording area of its body this camera records, if one was chosen."""
+    return cam.get(AREA_KEY)
 
 
 def lens_name(cam: bpy.types.Camera) -> str | None:
@@ -106,16 +141,19 @@ def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: Op
 
 
 def _leaves_body(cam: bpy.types.Camera, params: CameraParams, optics: OpticsTable) -> bool:
-    """Whether ``params`` give a camera that has a body a sensor size other than the body's."""
+    """Whether ``params`` give a camera that has a body a sensor size other than the body's (its
+    whole sensor or one of its recording areas)."""
     name = body_name(cam)
     if name is None or (params.sensor_width is None and params.sensor_height is None):
         return False
     body = optics.bodies.get(name)
     width = params.sensor_width if params.sensor_width is not None else cam.sensor_width
     height = params.sensor_height if params.sensor_height is not None else cam.sensor_height
-    return body is None or not (
-        math.isclose(width, body.sensor_width_mm, abs_tol=1e-4)
-        and math.isclose(height, body.sensor_height_mm, abs_tol=1e-4)
+    if body is None:
+        return True
+    sizes = [(body.sensor_width_mm, body.sensor_height_mm), *body.recording_areas.values()]
+    return not any(
+        math.isclose(width, w, abs_tol=1e-4) and math.isclose(height, h, abs_tol=1e-4) for w, h in sizes
     )
 
 
@@ -203,6 +241,10 @@ def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> N
         cam[LENS_KEY] = params.lens_name
     elif params.lens_name == "" and LENS_KEY in cam:
         del cam[LENS_KEY]
+    if params.recording_area:
+        cam[AREA_KEY] = params.recording_area
+    elif (params.recording_area == "" or params.body is not None) and AREA_KEY in cam:
+        del cam[AREA_KEY]  # the whole sensor, another body, or none
 
 
 def read_camera(obj: bpy.types.Object) -> CameraParams:
@@ -214,16 +256,18 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
         body=body_name(cam),
         coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
         lens_name=lens_name(cam),
+        recording_area=area_name(cam),
     )
 
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
     """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
     CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget")
-    saved = {key: obj.data[key] for key in (CAMERA_BODY_KEY, COC_KEY, LENS_KEY) if key in obj.data}
+    keys = (CAMERA_BODY_KEY, COC_KEY, LENS_KEY, AREA_KEY)
+    saved = {key: obj.data[key] for key in keys if key in obj.data}
 
     def restore() -> None:
-        for key in (CAMERA_BODY_KEY, COC_KEY, LENS_KEY):
+        for key in keys:
             if key in saved:
                 obj.data[key] = saved[key]
             elif key in obj.data:

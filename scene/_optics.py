@@ -20,6 +20,7 @@ from protocols import (
     Optics,
     OpticsTableReply,
     RackFocus,
+    RecordingArea,
     SetLens,
 )
 
@@ -289,6 +290,7 @@ def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
         Optics(
             node=node_uuid(camera),
             body=_camera.body_name(cam) or "",
+            recording_area=_camera.area_name(cam) or "",
             lens=_camera.lens_name(cam) or "",
             focal_mm=float(cam.lens),
             fstop=float(cam.dof.aperture_fstop),
@@ -323,7 +325,8 @@ def table_entries(table: OpticsTable) -> OpticsTableReply:
     """The optics table as the wire lists it, by name."""
     bodies = tuple(
         BodyEntry(name=b.name, label=b.label or b.name, sensor_width_mm=b.sensor_width_mm,
-                  sensor_height_mm=b.sensor_height_mm, coc_mm=b.coc_mm)
+                  sensor_height_mm=b.sensor_height_mm, coc_mm=b.coc_mm,
+                  recording_areas=tuple(RecordingArea(n, w, h) for n, (w, h) in b.recording_areas.items()))
         for b in sorted(table.bodies.values(), key=lambda b: b.name)
     )  # fmt: skip
     lenses = tuple(

@@ -245,7 +245,7 @@ def test_bodies_and_lenses_are_picked_from_the_stage_table_and_the_glass_holds(
         client.apply(CreateNode(kind="camera", name="KitCam", transform=Transform(location=(0, -8, 1.5)),
                                 camera=CameraParams(lens=35.0)))  # fmt: skip
     sets = [["body", "arri_alexa_mini_lf"], ["lens-name", "prime_85"], ["fstop", 0.9], ["lens", 0.5],
-            ["lens", 5000]]  # fmt: skip
+            ["lens", 5000], ["recording-area", "LF 16:9 UHD"]]  # fmt: skip
     result = stage_check(web_stage.web, "fields", node="KitCam", list=["body", "lens-name"], set=sets)
     assert {"arri_alexa_mini_lf", "full_frame"} <= set(result["offered"]["body"])
     assert {"prime_85", "anamorphic_2x_50"} <= set(result["offered"]["lens-name"])
@@ -256,7 +256,8 @@ def test_bodies_and_lenses_are_picked_from_the_stage_table_and_the_glass_holds(
     with web_stage.client() as client:
         camera = client.node("KitCam").camera
     assert (camera.body, camera.lens_name, camera.lens) == ("arri_alexa_mini_lf", "prime_85", 85.0)
-    assert camera.sensor_width == pytest.approx(36.70)
+    assert errors[5] is None and camera.recording_area == "LF 16:9 UHD"
+    assert (camera.sensor_width, camera.sensor_height) == (pytest.approx(31.68), pytest.approx(17.82))
 
 
 def test_the_dp_tools_focus_peak_scrub_and_put_the_viewport_at_the_camera(web_stage: StageProcess) -> None:

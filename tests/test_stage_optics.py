@@ -100,6 +100,33 @@ def test_a_sensor_set_by_hand_is_no_longer_the_body(stage: Stage) -> None:
     assert camera.body is None and camera.coc_mm == pytest.approx(0.02)
 
 
+def test_a_recording_area_is_the_sensor_the_camera_records(stage: Stage, tmp_path) -> None:
+    """The Komodo in 4K 17:9 records 18.02 × 9.50 mm of its 6K sensor: the frame, the field of view
+    and the circle of confusion (Zeiss rule on that diagonal) follow; a new body, or "", leave it."""
+    stage.apply(_set_camera(CameraParams(body="red_komodo_6k", recording_area="4K 17:9")))
+    camera, readout = stage.node_state("Cam").camera, stage.optics("Cam")
+    assert (camera.recording_area, readout.recording_area) == ("4K 17:9", "4K 17:9")
+    assert (camera.sensor_width, camera.sensor_height) == (pytest.approx(18.02), pytest.approx(9.50))
+    assert readout.coc_mm == pytest.approx(math.hypot(18.02, 9.50) / 1730, abs=1e-5)
+    assert readout.sensor_width_mm <= 18.02 + 1e-6 and readout.sensor_height_mm <= 9.50 + 1e-6
+    assert readout.fov_horizontal == pytest.approx(2 * math.atan(readout.sensor_width_mm / 70.0), rel=1e-5)
+    copy = Stage(AssetStore(tmp_path / "copy"))  # it survives a rebuild from a snapshot
+    copy.rebuild(stage.scene_settings(), stage.snapshot_nodes(), lambda sha: b"")
+    assert copy.node_state("Cam").camera.recording_area == "4K 17:9"
+    stage.rebuild(copy.scene_settings(), copy.snapshot_nodes(), lambda sha: b"")
+    with pytest.raises(InvalidArgument, match="6K 17:9"):
+        stage.apply(_set_camera(CameraParams(recording_area="8K open gate")))  # names the areas it has
+    stage.apply(_set_camera(CameraParams(recording_area="")))
+    camera = stage.node_state("Cam").camera
+    assert (camera.recording_area, camera.sensor_width) == (None, pytest.approx(27.03))
+    stage.apply(_set_camera(CameraParams(body="red_komodo_6k", recording_area="6K 16:9")))
+    stage.apply(_set_camera(CameraParams(body="full_frame")))
+    assert stage.node_state("Cam").camera.recording_area is None
+    stage.apply(_set_camera(CameraParams(body="")))
+    with pytest.raises(InvalidArgument, match="body"):
+        stage.apply(_set_camera(CameraParams(recording_area="4K 17:9")))
+
+
 def test_focus_past_the_hyperfocal_reads_an_infinite_far_limit(stage: Stage) -> None:
     stage.apply(_set_camera(CameraParams(fstop=16.0, focus_distance=40.0)))
     readout = stage.optics("Cam")

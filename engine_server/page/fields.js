@@ -50,6 +50,11 @@ const camera = (key, extra = {}) => ({
 export const opticsTable = { bodies: [], lenses: [] };
 
 const bodyOptions = () => [["", "— custom sensor —"], ...opticsTable.bodies.map((b) => [b.name, `${b.label} · ${b.sensor_width_mm} × ${b.sensor_height_mm} mm`])];
+const areaOptions = (n) => {
+  const body = opticsTable.bodies.find((b) => b.name === n.camera.body);
+  const areas = body ? body.recording_areas : [];
+  return [["", body ? "— whole sensor —" : "— pick a body first —"], ...areas.map((a) => [a.name, `${a.name} · ${a.width_mm} × ${a.height_mm} mm`])];
+};
 const lensOptions = () => [["", "— focal length by hand —"], ...opticsTable.lenses.map((l) => [l.name, lensLabel(l)])];
 
 function lensLabel(l) {
@@ -66,6 +71,8 @@ export function cameraFields(tree) {
   const targets = (n) => [["", "— none —"], ...others(n).map((o) => [o.uuid, o.name])];
   return [
     camera("body", { id: "body", label: "Camera body", type: "select", options: bodyOptions, get: (n) => n.camera.body || "" }),
+    camera("recording_area", { id: "recording-area", label: "Recording area", type: "select", options: areaOptions,
+      get: (n) => n.camera.recording_area || "" }),
     camera("lens_name", { id: "lens-name", label: "Lens", type: "select", options: lensOptions, get: (n) => n.camera.lens_name || "" }),
     camera("lens", { id: "lens", label: "Focal length", type: "number", unit: "mm", step: 1 }),
     camera("fstop", { id: "fstop", label: "f-stop", type: "number", unit: "ƒ", step: 0.1 }),
