@@ -18,6 +18,9 @@ from ._thin_lens import (
     field_of_view_rad,
     framing_distance_m,
     hyperfocal_m,
+    image_distance_m,
+    marked_distance_m,
+    object_distance_m,
     optics_readout,
 )
 
@@ -40,5 +43,8 @@ __all__ = [
     "field_of_view_rad",
     "framing_distance_m",
     "hyperfocal_m",
+    "image_distance_m",
+    "marked_distance_m",
+    "object_distance_m",
     "optics_readout",
 ]

@@ -2,8 +2,10 @@
 
 Pure functions over floats or numpy arrays (they broadcast; a scalar in gives a float out).
 Units: focal length, sensor sizes and circles of confusion in millimetres, distances in metres,
-angles in radians. Distances are measured from the lens; a focus or object distance may be
-``inf``.
+angles in radians. Distances are measured from the lens (its centre: where Blender's camera
+sits); a focus or object distance may be ``inf``. A lens barrel, a tape measure and the stage's
+focus readouts measure from the film plane instead, v = f·u/(u − f) behind the lens:
+``marked_distance_m`` and ``object_distance_m`` turn one into the other.
 
 Formulas (thin lens, f focal length, N f-number, c acceptable CoC, s focus distance, d object
 distance; the standard forms, e.g. Ray, *Applied Photographic Optics* §6 and Wikipedia "Depth of
@@ -214,6 +216,43 @@ def framing_distance_m(subject_height_m, shot_size: str, focal_mm, sensor_height
     frame_m = _checked("subject_height_m", subject_height_m, "m") * SHOT_SIZES[shot_size]
     focal = _checked("focal_mm", focal_mm, "mm")
     return _out(focal * frame_m / _checked("sensor_height_mm", sensor_height_mm, "mm"))
+
+
+def image_distance_m(focal_mm, object_m):
+    """How far behind the lens a subject ``object_m`` in front of it comes to focus: v = f·u/(u − f)
+    (f at infinity). The film plane sits there when that subject is in focus."""
+    focal = _focal_m(focal_mm)
+    distance = _focus(object_m, focal)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(np.isinf(distance), focal, focal * distance / (distance - focal))
+    return _out(v)
+
+
+def marked_distance_m(focal_mm, object_m):
+    """The focus distance as the lens is marked (from the film plane) for a subject ``object_m``
+    from the lens: u + v."""
+    return _out(np.asarray(object_m, dtype=float) + np.asarray(image_distance_m(focal_mm, object_m)))
+
+
+def object_distance_m(focal_mm, marked_m, field: str = "focus_distance"):
+    """The subject's distance from the lens for a focus marked ``marked_m`` from the film plane:
+    u = (D + √(D² − 4fD)) / 2 (u + v = D). A lens forms no image closer than D = 4f (1:1)."""
+    focal = float(_focal_m(focal_mm))
+    marked = np.asarray(_checked(field, marked_m, "m", inf=True), dtype=float)
+    if np.any(marked < 4 * focal - 1e-12):
+        closest = float(np.min(marked))
+        raise InvalidArgument(
+            f"{field} = {closest:.3g} m from the film plane is closer than a {focal * 1000:g} mm lens can "
+            f"focus (4 × its focal length: {4 * focal:.3g} m)",
+            field=field,
+        )
+    with np.errstate(invalid="ignore"):
+        u = np.where(
+            np.isinf(marked),
+            np.inf,
+            (marked + np.sqrt(np.maximum(marked * marked - 4 * focal * marked, 0))) / 2,
+        )
+    return _out(u)
 
 
 def dolly_zoom_distance_m(distance_m, focal_from_mm, focal_to_mm):

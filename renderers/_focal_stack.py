@@ -43,7 +43,8 @@ def render_focal_stack(
     kernel: BokehKernel | None = None,
     fps: int = 24,
 ) -> Path:
-    """Render the current scene through ``camera_name`` focused at each of ``distances`` (m) to a video."""
+    """Render the current scene through ``camera_name`` focused at each of ``distances`` (m, from the
+    lens, as Blender's focus is) to a video."""
     settings = settings or RenderSettings()
     camera = _camera(bpy.context.scene, camera_name)
     if method == "post":

@@ -54,6 +54,7 @@ def render_stage_focal_stack(
 
     The sweep runs from ``near_far`` (metres) or between two target nodes' distances.
     """
+    from optics import object_distance_m
     from scene import distance_along_view, focus_point, open_replica
 
     from ._focal_stack import focus_sweep, render_focal_stack
@@ -72,8 +73,8 @@ def render_stage_focal_stack(
                 distance_along_view(cam, focus_point(bpy.data.objects[stage.node_state(t).name]))
                 for t in targets
             )
-        elif near_far is not None:
-            near, far = near_far
+        elif near_far is not None:  # marked from the film plane, as a focus puller reads them
+            near, far = (object_distance_m(cam.data.lens, d, "near_far") for d in near_far)
         else:
             raise InvalidArgument("a focal stack needs near/far distances or two targets", field="near_far")
         return render_focal_stack(

@@ -8,7 +8,7 @@ from typing import Any
 
 import bpy
 
-from optics import Lens, OpticsTable
+from optics import Lens, OpticsTable, marked_distance_m, object_distance_m
 from protocols import CameraParams, InvalidArgument, SensorFit
 
 from ._ids import Index, uuid_of
@@ -26,6 +26,7 @@ COC_KEY = "stagecraft_coc_mm"
 LENS_KEY = "stagecraft_lens"  # on camera data: the optics-table lens it wears
 AREA_KEY = "stagecraft_recording_area"  # on camera data: its body's recording area in use
 BLENDER_DEFAULT_FSTOP = 2.8  # a new camera's f-number
+BLENDER_DEFAULT_FOCAL_MM = 50.0  # a new camera's focal length
 
 
 def resolve_target(
@@ -35,6 +36,9 @@ def resolve_target(
     expanded into its sensor size and circle of confusion (explicit fields win)."""
     params = _with_lens(camera, params, optics)
     params = _with_area(camera, params, optics)
+    if params.focus_distance is not None:  # a lens forms no image closer than 4f
+        focal = params.lens or (camera.data.lens if camera is not None else BLENDER_DEFAULT_FOCAL_MM)
+        object_distance_m(focal, params.focus_distance, "camera.focus_distance")
     if params.body is None and camera is not None and _leaves_body(camera.data, params, optics):
         params = _replace(params, body="")  # a sensor set by hand: no longer that body
     if params.body:
@@ -82,6 +86,12 @@ def _with_area(camera: bpy.types.Object | None, params: CameraParams, optics: Op
     )
 
 
+def marked_focus_m(cam: bpy.types.Camera) -> float:
+    """The camera's focus distance as its lens is marked: from the film plane (Blender's
+    ``dof.focus_distance`` is the subject's distance from the lens)."""
+    return rounded_scalar(marked_distance_m(cam.lens, cam.dof.focus_distance))
+
+
 def area_name(cam: bpy.types.Camera) -> str | None:
     """The recording area of its body this camera records, if one was chosen."""
     return cam.get(AREA_KEY)
@@ -109,7 +119,8 @@ def wear(camera: bpy.types.Object, lens: Lens | None) -> None:
     camera.data[LENS_KEY] = lens.name
     dof.aperture_fstop = lens.clamped_fstop(dof.aperture_fstop)
     if dof.focus_object is None:
-        dof.focus_distance = lens.clamped_focus(dof.focus_distance)
+        focal = camera.data.lens
+        dof.focus_distance = object_distance_m(focal, lens.clamped_focus(marked_focus_m(camera.data)))
 
 
 def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: OpticsTable) -> CameraParams:
@@ -125,8 +136,9 @@ def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: Op
             fstop=params.fstop if params.fstop is not None else lens.clamped_fstop(current),
         )  # fmt: skip
         if cam is not None and cam.dof.focus_object is None and params.focus_distance is None:
-            reachable = lens.clamped_focus(cam.dof.focus_distance)
-            if reachable != cam.dof.focus_distance:
+            marked = marked_focus_m(cam)
+            reachable = lens.clamped_focus(marked)
+            if reachable != marked:
                 params = _replace(params, focus_distance=reachable)  # as near as it focuses
     elif params.lens_name is None and params.lens is not None and cam is not None:
         worn = glass(cam, optics)
@@ -205,11 +217,11 @@ CAMERA = Mapping(
     Setting("clip_end", "clip_end"),
     Setting("use_dof", "dof.use_dof", from_blender=bool),
     Setting("fstop", "dof.aperture_fstop"),
-    Setting("focus_distance", "dof.focus_distance"),
     Setting("squeeze", "dof.aperture_ratio"),
     Setting("blades", "dof.aperture_blades", from_blender=int),
     Setting("blade_rotation", "dof.aperture_rotation"),
-)  # besides these: the focus target (a node), the body and its circle of confusion (custom props)
+)  # besides these: the focus distance (from the film plane: Blender's is from the lens), the focus
+#   target (a node), the body, its recording area and circle of confusion (custom props)
 
 
 def focus_bone(target: bpy.types.Object | None) -> str:
@@ -226,6 +238,8 @@ def focus_bone(target: bpy.types.Object | None) -> str:
 def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> None:
     cam = obj.data
     CAMERA.apply(cam, params)
+    if params.focus_distance is not None:  # marked from the film plane; Blender's is from the lens
+        cam.dof.focus_distance = object_distance_m(cam.lens, params.focus_distance, "camera.focus_distance")
     if params.focus_target is not None:
         cam.dof.focus_object = index.get(params.focus_target) if params.focus_target else None
         cam.dof.focus_subtarget = focus_bone(cam.dof.focus_object)  # Blender's own DOF follows it
@@ -252,6 +266,7 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
     target = cam.dof.focus_object
     return CameraParams(
         **CAMERA.read(cam),
+        focus_distance=marked_focus_m(cam),
         focus_target="" if target is None else (uuid_of(target) or ""),
         body=body_name(cam),
         coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
@@ -262,7 +277,7 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
     """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
-    CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget")
+    CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget", "dof.focus_distance")
     keys = (CAMERA_BODY_KEY, COC_KEY, LENS_KEY, AREA_KEY)
     saved = {key: obj.data[key] for key in keys if key in obj.data}
 

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from optics import SHOT_SIZES, OpticsTable
+from optics import SHOT_SIZES, OpticsTable, image_distance_m, marked_distance_m, object_distance_m
 from protocols import (
     BodyEntry,
     FrameShot,
@@ -82,7 +82,8 @@ def focus_point(obj: bpy.types.Object) -> Vector:
 
 
 def focus_distance(camera: bpy.types.Object) -> float:
-    """The distance the camera is focused at now (its focus target's, if it has one)."""
+    """The distance from the lens the camera is focused at now (its focus target's, if it has one),
+    as the thin-lens formulas take it; readouts add the image distance (``marked_distance_m``)."""
     dof = camera.data.dof
     if dof.focus_object is not None:
         return distance_along_view(camera, focus_point(dof.focus_object))
@@ -182,7 +183,7 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
             )
         after = dolly_zoom_distance_m(before, camera.data.lens, focal_mm)
         if glass is not None and camera.data.dof.focus_object is None:
-            glass.check_focus(after, field="target")
+            glass.check_focus(marked_distance_m(focal_mm, after), field="target")
         move_along_view(camera, before - after)
         if camera.data.dof.focus_object is None:
             _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
@@ -212,8 +213,8 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot, optics: OpticsTable):
     height = cmd.subject_height or subject_height(target)
     wanted = framing_distance_m(height, cmd.shot_size, camera.data.lens, effective_sensor_mm(camera)[1])
     glass = _camera.glass(camera.data, optics)
-    if glass is not None and camera.data.dof.focus_object is None:
-        glass.check_focus(wanted, field="shot_size")  # the shot would need focus the lens cannot reach
+    if glass is not None and camera.data.dof.focus_object is None:  # focus the lens cannot reach
+        glass.check_focus(marked_distance_m(camera.data.lens, wanted), field="shot_size")
     guard_props(undo, lambda: camera, (*ROTATION_PROPS, "location", "scale"))
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
     aim_at(camera, shot_aim(target, SHOT_SIZES[cmd.shot_size] * height), wanted)
@@ -228,28 +229,34 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot, optics: OpticsTable):
 
 def rack_focus(index: Index, undo: Undo, cmd: RackFocus, optics: OpticsTable):
     camera = camera_of(index, cmd.node)
+    focal = camera.data.lens
+    # the pull's ends from the lens (targets), or marked from the film plane (distances)
     if cmd.from_target is not None:
         start = distance_along_view(camera, focus_point(index.resolve(cmd.from_target, "from_target")))
     elif cmd.from_distance is not None:
-        start = cmd.from_distance
+        start = object_distance_m(focal, cmd.from_distance, "from_distance")
     else:
         start = focus_distance(camera)
     if cmd.to_target is not None:
         end = distance_along_view(camera, focus_point(index.resolve(cmd.to_target, "to_target")))
     else:
         assert cmd.to_distance is not None  # RackFocus takes exactly one of the two
-        end = cmd.to_distance
+        end = object_distance_m(focal, cmd.to_distance, "to_distance")
     for name, value in (("from", start), ("to", end)):
-        if value <= camera.data.lens / 1000.0:
+        if value <= focal / 1000.0:
             raise InvalidArgument(
                 f"the {name} focus distance ({value:.3f} m) is behind or inside the lens of {camera.name!r}",
                 field=f"{name}_target",
             )
+    # as the event says them (marked, rounded): a replay keys the same
+    start_marked, end_marked = (round(float(marked_distance_m(focal, d)), 6) for d in (start, end))
     glass = _camera.glass(camera.data, optics)
     if glass is not None:
-        glass.check_focus(start, field="from_target" if cmd.from_target is not None else "from_distance")
-        glass.check_focus(end, field="to_target" if cmd.to_target is not None else "to_distance")
-    start, end = round(float(start), 6), round(float(end), 6)  # as the event says: a replay keys the same
+        glass.check_focus(
+            start_marked, field="from_target" if cmd.from_target is not None else "from_distance"
+        )
+        glass.check_focus(end_marked, field="to_target" if cmd.to_target is not None else "to_distance")
+    start, end = (object_distance_m(focal, d) for d in (start_marked, end_marked))
     first = cmd.start_frame if cmd.start_frame is not None else bpy.context.scene.frame_current
     frames = np.arange(first, first + cmd.frames + 1, dtype=np.float64)
     t = np.linspace(0.0, 1.0, len(frames))
@@ -265,9 +272,9 @@ def rack_focus(index: Index, undo: Undo, cmd: RackFocus, optics: OpticsTable):
         cmd,
         node=node_uuid(camera),
         from_target=None,
-        from_distance=start,
+        from_distance=start_marked,
         to_target=None,
-        to_distance=end,
+        to_distance=end_marked,
         start_frame=first,
     )
     return resolved, (node_uuid(camera),)
@@ -286,6 +293,7 @@ def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
         cam.lens, cam.dof.aperture_fstop, coc, focus, width, height, cam.dof.aperture_ratio
     )
     finite = np.isfinite(result.far_m)
+    behind = image_distance_m(cam.lens, focus)  # the film plane, behind the lens: distances from it
     return _rounded(
         Optics(
             node=node_uuid(camera),
@@ -295,14 +303,14 @@ def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
             focal_mm=float(cam.lens),
             fstop=float(cam.dof.aperture_fstop),
             tstop=float(lens.tstop(cam.dof.aperture_fstop) if lens else cam.dof.aperture_fstop),
-            focus_m=focus,
+            focus_m=focus + behind,
             coc_mm=coc,
             sensor_width_mm=float(width),
             sensor_height_mm=float(height),
             squeeze=float(cam.dof.aperture_ratio),
-            hyperfocal_m=float(result.hyperfocal_m),
-            near_m=float(result.near_m),
-            far_m=float(result.far_m) if finite else None,
+            hyperfocal_m=float(marked_distance_m(cam.lens, result.hyperfocal_m)),
+            near_m=float(result.near_m) + behind,
+            far_m=float(result.far_m) + behind if finite else None,
             dof_m=float(result.dof_m) if finite else None,
             fov_horizontal=float(result.fov.horizontal),
             fov_vertical=float(result.fov.vertical),

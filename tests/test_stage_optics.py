@@ -11,7 +11,14 @@ from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
 from engine_server import AssetStore
-from optics import default_optics, dof_limits_m, hyperfocal_m
+from optics import (
+    default_optics,
+    dof_limits_m,
+    hyperfocal_m,
+    image_distance_m,
+    marked_distance_m,
+    object_distance_m,
+)
 from protocols import (
     ArmatureSpec,
     CameraParams,
@@ -76,9 +83,14 @@ def test_a_camera_body_sets_sensor_and_circle_of_confusion(stage: Stage) -> None
     )
     assert resolved.camera.sensor_width == pytest.approx(body.sensor_width_mm), "the journal gets numbers"
     readout = stage.optics("Cam")
-    near, far = dof_limits_m(35.0, 2.8, body.coc_mm, 5.0)
-    assert (readout.near_m, readout.far_m) == (pytest.approx(near, rel=1e-5), pytest.approx(far, rel=1e-5))
-    assert readout.hyperfocal_m == pytest.approx(hyperfocal_m(35.0, 2.8, body.coc_mm), rel=1e-5)
+    lens_to_subject = object_distance_m(35.0, 5.0)  # focus is marked from the film plane
+    behind = image_distance_m(35.0, lens_to_subject)
+    near, far = dof_limits_m(35.0, 2.8, body.coc_mm, lens_to_subject)
+    assert (readout.near_m, readout.far_m) == (pytest.approx(near + behind, rel=1e-5),
+                                               pytest.approx(far + behind, rel=1e-5))  # fmt: skip
+    assert readout.hyperfocal_m == pytest.approx(
+        marked_distance_m(35, hyperfocal_m(35, 2.8, body.coc_mm)), rel=1e-5
+    )
     assert readout.fov_horizontal == pytest.approx(2 * math.atan(body.sensor_width_mm / 70.0), rel=1e-5)
     with pytest.raises(InvalidArgument, match="full_frame"):
         stage.apply(_set_camera(CameraParams(body="bolex_h16")))
@@ -127,6 +139,23 @@ def test_a_recording_area_is_the_sensor_the_camera_records(stage: Stage, tmp_pat
         stage.apply(_set_camera(CameraParams(recording_area="4K 17:9")))
 
 
+def test_focus_is_marked_from_the_film_plane(stage: Stage) -> None:
+    """0.5 m on a 50 mm lens is 0.5 m from the sensor, as the barrel and the tape measure say: the
+    subject sits 0.4436 m in front of the lens (Blender's focus distance), 0.0564 m ahead of the
+    film plane's image distance; the readout and get_node say 0.5; closer than 4f is refused."""
+    from protocols import RackFocus
+
+    stage.apply(_set_camera(CameraParams(lens=50.0, focus_distance=0.5)))
+    assert bpy.data.objects["Cam"].data.dof.focus_distance == pytest.approx(0.44365, abs=1e-4)
+    assert stage.node_state("Cam").camera.focus_distance == pytest.approx(0.5, abs=1e-6)
+    assert stage.optics("Cam").focus_m == pytest.approx(0.5, abs=1e-5)
+    with pytest.raises(InvalidArgument, match="4 × its focal length"):
+        stage.apply(_set_camera(CameraParams(focus_distance=0.15)))
+    resolved, _ = stage.apply(RackFocus(node="Cam", to_target="Near", frames=10))  # Near: 2 m from the lens
+    assert resolved.to_distance == pytest.approx(marked_distance_m(50.0, 2.0), abs=1e-6)
+    assert resolved.from_distance == pytest.approx(0.5, abs=1e-6)
+
+
 def test_focus_past_the_hyperfocal_reads_an_infinite_far_limit(stage: Stage) -> None:
     stage.apply(_set_camera(CameraParams(fstop=16.0, focus_distance=40.0)))
     readout = stage.optics("Cam")
@@ -141,7 +170,9 @@ def test_dolly_zoom_keeps_the_subject_size_and_zoom_does_not(stage: Stage) -> No
     assert camera.camera.lens == pytest.approx(70.0)
     assert 5.0 - camera.transform.location[1] == pytest.approx(10.0, rel=1e-3), "distance doubled"
     assert _projected_height("Pillar") == pytest.approx(before, rel=0.01)
-    assert camera.camera.focus_distance == pytest.approx(10.0, rel=1e-3), "focus followed the subject"
+    assert camera.camera.focus_distance == pytest.approx(marked_distance_m(70.0, 10.0), rel=1e-3), (
+        "focus followed"
+    )
     stage.apply(SetLens(node="Cam", lens="prime_35"))
     assert _projected_height("Pillar") == pytest.approx(before / 2, rel=0.01)
 
@@ -199,7 +230,10 @@ def test_rack_focus_is_keyframed_and_survives_a_rebuild(stage: Stage, tmp_path) 
             node="Cam", frames=10, from_target="Near", to_target="Pillar", start_frame=1, easing="linear"
         )
     )
-    assert (resolved.from_distance, resolved.to_distance, resolved.start_frame) == (2.0, 5.0, 1)
+    marked = (marked_distance_m(35.0, 2.0), marked_distance_m(35.0, 5.0))  # targets 2 m and 5 m from the lens
+    assert (resolved.from_distance, resolved.to_distance) == (pytest.approx(marked[0], abs=1e-6),
+                                                              pytest.approx(marked[1], abs=1e-6))  # fmt: skip
+    assert resolved.start_frame == 1
     scene = bpy.context.scene
     dof = bpy.data.objects["Cam"].data.dof
     expected = {1: 2.0, 11: 5.0, 6: 1.0 / (0.5 + (0.2 - 0.5) * 0.5)}  # linear in dioptres
@@ -223,7 +257,7 @@ def test_a_failed_rack_focus_leaves_no_keys(stage: Stage) -> None:
     with pytest.raises(InvalidArgument, match="not a camera"):
         stage.apply(RackFocus(node="Pillar", frames=10, to_distance=3.0))
     assert stage.snapshot_nodes() == before
-    assert np.isclose(bpy.data.objects["Cam"].data.dof.focus_distance, 5.0)
+    assert np.isclose(stage.node_state("Cam").camera.focus_distance, 5.0)
 
 
 def _set_camera(params: CameraParams):
@@ -286,15 +320,15 @@ def test_focusing_on_a_character_holds_its_eye_sharp_as_it_moves(stage: Stage) -
         return float((eye - camera.matrix_world.translation).dot(Vector((0.0, 1.0, 0.0))))
 
     # Hero faces the camera (characters face -Y): the eye is nearer than the body's middle
-    assert stage.optics("Cam").focus_m == pytest.approx(eye_distance(), abs=1e-3)
+    assert stage.optics("Cam").focus_m == pytest.approx(marked_distance_m(35.0, eye_distance()), abs=1e-3)
     assert eye_distance() < 3.0 - 0.05
     stage.apply(SetTransform(node="Hero", location=(0.0, 4.5, 0.0)))  # the actor steps back
-    assert stage.optics("Cam").focus_m == pytest.approx(eye_distance(), abs=1e-3)
+    assert stage.optics("Cam").focus_m == pytest.approx(marked_distance_m(35.0, eye_distance()), abs=1e-3)
     assert stage.node_state("Cam").camera.focus_target == stage.node_state("Hero").uuid
 
     stage.apply(SetCamera(node="Cam", camera=CameraParams(focus_target="Box")))  # not a character
     assert camera.data.dof.focus_subtarget == ""
-    assert stage.optics("Cam").focus_m == pytest.approx(4.0, abs=1e-6)
+    assert stage.optics("Cam").focus_m == pytest.approx(marked_distance_m(35.0, 4.0), abs=1e-5)
 
 
 RESOLUTIONS = [(1920, 1080), (1280, 720), (2048, 858), (4096, 2160), (1080, 1920), (1000, 1000)]

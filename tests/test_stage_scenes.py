@@ -331,7 +331,7 @@ CUBE = '[[prop]]\nname = "Box"\nprimitive = "cube"\n'
         ),
         pytest.param(HEAD + CUBE + CUBE, "Box", "name", "duplicate name", id="duplicate-name"),
         pytest.param(
-            HEAD + "[[camera]]\nname = 'Cam'\nlens = -5\n", "Cam", "lens", "out of range", id="lens-range"
+            HEAD + "[[camera]]\nname = 'Cam'\nlens = -5\n", "Cam", "lens", "is not a lens", id="lens-range"
         ),
         pytest.param(
             HEAD + "[[camera]]\nname = 'Cam'\nlens = '24mm'\n",
