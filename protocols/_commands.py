@@ -13,7 +13,7 @@ import numpy as np
 from ._checks import check_name, check_range, check_ref, check_uuid, normalized_quaternion
 from ._codec import Message, wire
 from ._errors import InvalidArgument
-from ._optics import FrameShot, RackFocus, SetLens
+from ._optics import FrameShot, LookAt, RackFocus, SetLens
 from ._scene import (
     ArmatureSpec,
     AssetRef,
@@ -254,6 +254,7 @@ Command = (
     | SetFrameRange
     | SetLens
     | FrameShot
+    | LookAt
     | RackFocus
     | Batch
 )

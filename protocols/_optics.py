@@ -10,6 +10,7 @@ from typing import Literal
 from ._checks import check_focal_length, check_name, check_range, check_ref
 from ._codec import Message, wire
 from ._errors import InvalidArgument
+from ._scene import Vec3
 
 ShotSize = Literal["extreme_close_up", "close_up", "medium_close_up", "medium", "cowboy", "full", "wide"]
 Easing = Literal["linear", "ease_in", "ease_out", "ease_in_out"]
@@ -46,7 +47,9 @@ class SetLens(Message):
 
 @wire("frame_shot", command=True)
 class FrameShot(Message):
-    """Move a camera along its view axis so ``target`` fills the frame at ``shot_size``.
+    """Aim a camera at ``target`` and move it so the target fills the frame at ``shot_size``; at
+    once (``frames`` 0), or as a camera move (and focus pull) over ``frames`` frames from
+    ``start_frame`` (default: the current frame), written as keyframes.
 
     ``subject_height`` (m) defaults to the target's own height (a character's skeleton, or
     the object's bounding box).
@@ -56,11 +59,41 @@ class FrameShot(Message):
     target: str
     shot_size: ShotSize
     subject_height: float | None = None
+    frames: int = 0
+    start_frame: int | None = None
+    easing: Easing = "ease_in_out"
 
     def __post_init__(self) -> None:
         check_ref("node", self.node)
         check_ref("target", self.target)
         check_range("subject_height", self.subject_height, 0.0, 1000.0, low_open=True, unit=" m")
+        _check_move(self.frames, self.start_frame)
+
+
+@wire("look_at", command=True)
+class LookAt(Message):
+    """Turn a camera, where it stands, to look at ``target`` (a character's eyes, any other node's
+    centre) or at ``point`` (world metres), with a level horizon; over ``frames`` frames from
+    ``start_frame`` (default: the current frame) as keyframes, or at once (0)."""
+
+    node: str
+    target: str | None = None
+    point: Vec3 | None = None
+    frames: int = 0
+    start_frame: int | None = None
+    easing: Easing = "ease_in_out"
+
+    def __post_init__(self) -> None:
+        check_ref("node", self.node)
+        check_ref("target", self.target)
+        if (self.target is None) == (self.point is None):
+            raise InvalidArgument("look_at needs exactly one of target or point", field="target")
+        _check_move(self.frames, self.start_frame)
+
+
+def _check_move(frames: int, start_frame: int | None) -> None:
+    check_range("frames", frames, 0, 10_000)
+    check_range("start_frame", start_frame, -1_048_574, 1_048_574)
 
 
 @wire("rack_focus", command=True)

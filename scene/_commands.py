@@ -17,6 +17,7 @@ from protocols import (
     DeleteNode,
     FrameShot,
     InvalidArgument,
+    LookAt,
     RackFocus,
     RenameNode,
     SetActiveCamera,
@@ -258,6 +259,19 @@ def set_frame_range(ctx: Context, cmd: SetFrameRange):
     return cmd, ()
 
 
+def camera_move(ctx: Context, cmd: FrameShot | LookAt):
+    """A frame_shot or look_at: at once, or a camera move keyed over frames."""
+    if isinstance(cmd, FrameShot):
+        resolved, touched, channels = _optics.frame_shot(ctx.index, ctx.undo, cmd, ctx.optics)
+    else:
+        resolved, touched, channels = _optics.look_at(ctx.index, ctx.undo, cmd)
+    if channels:
+        first = resolved.start_frame
+        for path, index in channels:
+            ctx.changes.key(touched[0], path, index, range(first, first + resolved.frames + 1))
+    return resolved, touched
+
+
 def rack_focus(ctx: Context, cmd: RackFocus):
     resolved, touched = _optics.rack_focus(ctx.index, ctx.undo, cmd, ctx.optics)
     first = resolved.start_frame
@@ -277,12 +291,14 @@ SECTIONS: dict[type, tuple[Section, ...]] = {
     SetBonePose: ("pose",),
     SetLens: ("camera", "transform", "animation"),
     FrameShot: ("camera", "transform", "animation"),
+    LookAt: ("transform", "animation"),
     RackFocus: ("camera",),
 }
 
 HANDLERS = {
     SetLens: lambda ctx, cmd: _optics.set_lens(ctx.index, ctx.undo, cmd, ctx.optics),
-    FrameShot: lambda ctx, cmd: _optics.frame_shot(ctx.index, ctx.undo, cmd, ctx.optics),
+    FrameShot: camera_move,
+    LookAt: camera_move,
     RackFocus: rack_focus,
     CreateNode: create_node,
     DeleteNode: delete_node,

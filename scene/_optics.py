@@ -17,6 +17,7 @@ from protocols import (
     FrameShot,
     InvalidArgument,
     LensEntry,
+    LookAt,
     Optics,
     OpticsTableReply,
     RackFocus,
@@ -25,6 +26,7 @@ from protocols import (
 )
 
 from . import _animation, _camera
+from ._camera_moves import drop_move_keys, key_move
 from ._ids import Index, node_uuid
 from ._objects import ROTATION_PROPS, rounded_scalar
 from ._undo import Undo, guard_props
@@ -217,14 +219,55 @@ def frame_shot(index: Index, undo: Undo, cmd: FrameShot, optics: OpticsTable):
         glass.check_focus(marked_distance_m(camera.data.lens, wanted), field="shot_size")
     guard_props(undo, lambda: camera, (*ROTATION_PROPS, "location", "scale"))
     guard_props(undo, lambda: camera.data.dof, ("focus_distance",))
-    aim_at(camera, shot_aim(target, SHOT_SIZES[cmd.shot_size] * height), wanted)
-    if camera.data.dof.focus_object is None:
+    start = camera.matrix_world.copy()
+    aim = shot_aim(target, SHOT_SIZES[cmd.shot_size] * height)
+    aim_at(camera, aim, wanted)
+    by_hand = camera.data.dof.focus_object is None
+    if by_hand:
         _animation.drop_keys(camera, _animation.FOCUS_PATH, undo)
         camera.data.dof.focus_distance = wanted
     resolved = dataclasses.replace(
         cmd, node=node_uuid(camera), target=node_uuid(target), subject_height=height
     )
-    return resolved, (node_uuid(camera),)
+    if not cmd.frames:
+        drop_move_keys(camera, undo)
+        return resolved, (node_uuid(camera),), ()
+    focus = (lambda: distance_along_view(camera, aim)) if by_hand else None
+    return _keyed(camera, undo, resolved, start, focus)
+
+
+def look_at(index: Index, undo: Undo, cmd: LookAt):
+    """Turn the camera where it stands to look at the target's focus point (a character's eye) or
+    a point, level; at once or keyed over ``frames``."""
+    camera = camera_of(index, cmd.node)
+    target = index.resolve(cmd.target, "target") if cmd.target is not None else None
+    if target == camera:
+        raise InvalidArgument(f"camera {camera.name!r} cannot look at itself", field="target")
+    bpy.context.view_layer.update()  # world matrices of what the command's batch moved
+    point = focus_point(target) if target is not None else Vector(cmd.point)
+    start = camera.matrix_world.copy()
+    if (point - start.translation).length < 1e-6:
+        raise InvalidArgument(
+            f"camera {camera.name!r} stands at that point; look somewhere else", field="point"
+        )
+    guard_props(undo, lambda: camera, (*ROTATION_PROPS, "location", "scale"))
+    aim_at(camera, point, (point - start.translation).length)
+    resolved = dataclasses.replace(cmd, node=node_uuid(camera), target=node_uuid(target) if target else None)
+    if not cmd.frames:
+        drop_move_keys(camera, undo)
+        return resolved, (node_uuid(camera),), ()
+    return _keyed(camera, undo, resolved, start, None)
+
+
+def _keyed(camera, undo: Undo, resolved, start: Matrix, focus):
+    """``resolved`` (a frame_shot or look_at that has posed ``camera`` at its end) as a keyed move
+    from ``start``: the command with its start frame, the camera, and the channels keyed."""
+    first = resolved.start_frame if resolved.start_frame is not None else bpy.context.scene.frame_current
+    frames = np.arange(first, first + resolved.frames + 1, dtype=np.float64)
+    channels = key_move(
+        camera, undo, start, camera.matrix_world.copy(), frames, EASINGS[resolved.easing], focus
+    )
+    return dataclasses.replace(resolved, start_frame=first), (node_uuid(camera),), channels
 
 
 def rack_focus(index: Index, undo: Undo, cmd: RackFocus, optics: OpticsTable):

@@ -115,6 +115,7 @@ EXAMPLES = {
     "get_optics": p.GetOptics(node="CamA"),
     "optics": OPTICS,
     "get_optics_table": p.GetOpticsTable(),
+    "look_at": p.LookAt(node="CamA", target="Hero", frames=24),
     "optics_table": p.OpticsTableReply(
         bodies=(p.BodyEntry("full_frame", "Full Frame", 36.0, 24.0, 0.0288),),
         lenses=(p.LensEntry("prime_50", "50 mm", 50.0, 1.0, 1.4, 16.0, 0.45, 0.9),),

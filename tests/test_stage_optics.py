@@ -408,3 +408,63 @@ def test_the_stage_refuses_what_the_glass_cannot_do(stage: Stage) -> None:
     stage.apply(
         SetCamera(node="Cam", camera=CameraParams(fstop=0.95))
     )  # no lens: no limit but the protocol's
+
+
+def _looks_at(camera, point: Vector) -> float:
+    """Degrees between the camera's view axis and the direction to ``point``."""
+    bpy.context.view_layer.update()
+    world = camera.matrix_world
+    axis = -(world.to_3x3() @ Vector((0.0, 0.0, 1.0)))
+    return math.degrees(axis.angle(point - world.translation))
+
+
+def test_look_at_turns_the_camera_where_it_stands_at_once_or_as_a_keyed_move(stage: Stage, tmp_path) -> None:
+    from protocols import LookAt
+
+    stage.apply(CreateNode(kind="empty", name="Side", transform=Transform(location=(3.0, 4.0, 2.0))))
+    camera, side = bpy.data.objects["Cam"], Vector((3.0, 4.0, 2.0))
+    bpy.context.view_layer.update()
+    where = camera.matrix_world.translation.copy()
+    resolved, _ = stage.apply(LookAt(node="Cam", target="Side", frames=12, start_frame=1, easing="linear"))
+    assert resolved.start_frame == 1
+    scene = bpy.context.scene
+    scene.frame_set(1)
+    assert _looks_at(camera, Vector((0.0, 5.0, 0.9))) < 0.1, "it starts where it looked"
+    turn = _looks_at(camera, side)
+    scene.frame_set(13)
+    assert _looks_at(camera, side) < 0.1 and (camera.matrix_world.translation - where).length < 1e-5
+    assert abs((camera.matrix_world.to_3x3() @ Vector((1.0, 0.0, 0.0))).z) < 1e-5, "a level horizon"
+    scene.frame_set(7)
+    assert _looks_at(camera, side) == pytest.approx(turn / 2, abs=2.0), "halfway through the turn"
+    copy = Stage(AssetStore(tmp_path / "copy"))  # the move replays from the snapshot
+    copy.rebuild(stage.scene_settings(), stage.snapshot_nodes(), lambda sha: b"")
+    bpy.context.scene.frame_set(13)
+    assert _looks_at(bpy.data.objects["Cam"], side) < 0.1
+    stage.rebuild(copy.scene_settings(), copy.snapshot_nodes(), lambda sha: b"")
+    stage.apply(LookAt(node="Cam", point=(0.0, 5.0, 0.9)))  # at once
+    assert _looks_at(bpy.data.objects["Cam"], Vector((0.0, 5.0, 0.9))) < 0.1
+    with pytest.raises(InvalidArgument, match="exactly one"):
+        LookAt(node="Cam")
+
+
+def test_frame_shot_as_a_move_ends_on_the_cut_with_the_focus_pulled_along(stage: Stage) -> None:
+    from protocols import SetTransform
+
+    camera = bpy.data.objects["Cam"]
+    stage.apply(SetTransform(node="Cam", location=(2.0, -1.0, 1.5)))
+    bpy.context.view_layer.update()
+    start = camera.matrix_world.copy()
+    stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="medium"))
+    cut, cut_focus = camera.matrix_world.copy(), stage.node_state("Cam").camera.focus_distance
+    camera.matrix_world = start
+    stage.apply(SetTransform(node="Cam", location=(2.0, -1.0, 1.5)))
+    stage.apply(FrameShot(node="Cam", target="Pillar", shot_size="medium", frames=24, start_frame=1))
+    scene = bpy.context.scene
+    scene.frame_set(1)
+    assert (camera.matrix_world.translation - start.translation).length < 1e-4, "it starts where it stood"
+    scene.frame_set(25)
+    assert (camera.matrix_world.translation - cut.translation).length < 1e-4
+    assert stage.node_state("Cam").camera.focus_distance == pytest.approx(cut_focus, rel=1e-4)
+    scene.frame_set(13)
+    moving = stage.node_state("Cam").camera.focus_distance
+    assert min(cut_focus, moving) < moving < 10.0, "the focus follows the subject during the move"

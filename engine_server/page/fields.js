@@ -91,8 +91,15 @@ export function cameraFields(tree) {
         { key: "target", type: "select", options: (n) => others(n).map((o) => [o.uuid, o.name]),
           get: (n) => n.camera.focus_target || "" },
         { key: "shot_size", type: "select", options: () => SHOT_SIZES.map((s) => [s, s.replaceAll("_", " ")]) },
+        { key: "frames", type: "number", unit: "fr", step: 1, get: () => 0 },
       ],
-      send: (n, v) => ({ type: "frame_shot", node: n.uuid, target: v.target, shot_size: v.shot_size }) },
+      send: (n, v) => ({ type: "frame_shot", node: n.uuid, target: v.target, shot_size: v.shot_size, frames: v.frames }) },
+    { id: "look-at", label: "Look at", type: "action", wire: "target", button: "Aim",
+      inputs: [
+        { key: "target", type: "select", options: (n) => others(n).map((o) => [o.uuid, o.name]) },
+        { key: "frames", type: "number", unit: "fr", step: 1, get: () => 0 },
+      ],
+      send: (n, v) => ({ type: "look_at", node: n.uuid, target: v.target, frames: v.frames }) },
     { id: "rack-focus", label: "Rack focus", type: "action", wire: "to_target", button: "Pull",
       inputs: [
         { key: "to_target", type: "select", options: (n) => others(n).map((o) => [o.uuid, o.name]) },
