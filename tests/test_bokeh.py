@@ -338,3 +338,45 @@ def test_practicals_bloom_to_cycles_size_and_energy(practicals_stage):
         assert our_d == pytest.approx(cycles_d, rel=0.1), name
         assert our_e == pytest.approx(cycles_e, rel=0.2), name
         assert smudges[name][1] < 0.2 * cycles_e, "blurring the clipped 8-bit frame loses the light"
+
+
+def _disc_shape(linear: np.ndarray, column: float) -> tuple[float, float]:
+    """The front practical's disc: (height / width from second moments, orientation in degrees of
+    its six-fold symmetry: where a hexagon's corners point, modulo 60°)."""
+    window = linear[:, max(0, int(column) - 60) : int(column) + 60, :].sum(axis=2)
+    ys, xs = np.indices(window.shape)
+    total = window.sum()
+    cy, cx = (window * ys).sum() / total, (window * xs).sum() / total
+    dy, dx = ys - cy, xs - cx
+    aspect = math.sqrt((window * dy * dy).sum() / (window * dx * dx).sum())
+    angle = np.arctan2(-dy, dx)  # counter-clockwise from the right, y up
+    radius = np.hypot(dx, dy)
+    sixfold = (window * radius**2 * np.exp(6j * angle)).sum()
+    return aspect, math.degrees(np.angle(sixfold)) / 6
+
+
+@pytest.mark.parametrize(("blades", "rotation", "squeeze"), [(0, 0.0, 2.0), (6, 0.3, 1.0)])
+def test_the_bokeh_pass_draws_the_camera_iris_as_cycles_does(practicals_stage, blades, rotation, squeeze):
+    """The post-process takes its kernel from the camera: an anamorphic squeeze makes tall ovals,
+    a six-bladed iris turned 0.3 rad makes hexagons turned as Cycles turns them."""
+    camera = practicals_stage
+    dof = camera.data.dof
+    dof.aperture_blades, dof.aperture_rotation, dof.aperture_ratio = blades, rotation, squeeze
+    try:
+        settings = RenderSettings(resolution=(PRACTICAL_PX, PRACTICAL_PX), samples=64)
+        reference = render_frame("Lens", settings, linear=True, dof=True).linear
+        sharp = render_frame("Lens", RenderSettings(resolution=settings.resolution, samples=16),
+                             depth=True, linear=True, dof=False)  # fmt: skip
+        post = lens_blur(sharp, camera)
+    finally:
+        dof.aperture_blades, dof.aperture_rotation, dof.aperture_ratio = 0, 0.0, 1.0
+    px_per_mm = PRACTICAL_PX / picture_width_mm(camera, PRACTICAL_PX, PRACTICAL_PX)
+    column = PRACTICAL_PX / 2 + PRACTICALS_M["front"][0] * PRACTICAL_LENS[0] * px_per_mm
+    (cycles_aspect, cycles_angle), (our_aspect, our_angle) = (
+        _disc_shape(x, column) for x in (reference, post)
+    )
+    assert our_aspect == pytest.approx(cycles_aspect, rel=0.1)
+    if squeeze > 1:  # the light's own round image dilutes the 2:1 oval's second moments
+        assert our_aspect > 1.5, "a tall oval"
+    if blades == 6:
+        assert abs((our_angle - cycles_angle + 30) % 60 - 30) < 5, (our_angle, cycles_angle)
