@@ -198,6 +198,12 @@ def defocus(rgb: np.ndarray, depth_m: np.ndarray, coc_px: np.ndarray, kernel: Bo
     if not np.all(np.isfinite(coc)) or (coc < 0).any():
         raise InvalidArgument("coc_px must be finite and ≥ 0 pixels", field="coc_px")
     depth, coc = _nearest_of_neighbours(depth, np.minimum(coc, 2.0 * max(height, width)))
+    # The scene goes on past the frame: extend it by the widest blur's radius, so a blurred layer
+    # at the border is as dense as inside (zero padding let what lies behind show through there).
+    margin = min(math.ceil(float(coc.max()) / 2) + 1, max(height, width))
+    linear = np.pad(linear, ((0, 0), (margin, margin), (margin, margin)), mode="edge")
+    depth, coc = (np.pad(a, margin, mode="edge") for a in (depth, coc))
+    full_height, full_width = height + 2 * margin, width + 2 * margin
 
     layer_of, layer_count = _layers(depth, coc)
     layer_coc = np.bincount(layer_of.ravel(), coc.ravel(), layer_count) / np.bincount(
@@ -205,7 +211,7 @@ def defocus(rgb: np.ndarray, depth_m: np.ndarray, coc_px: np.ndarray, kernel: Bo
     )
     rows = _presence(layer_of, layer_count, axis=1)
     cols = _presence(layer_of, layer_count, axis=0)
-    acc = np.zeros((4, height, width), np.float32)
+    acc = np.zeros((4, full_height, full_width), np.float32)
     for layer in range(layer_count - 1, -1, -1):  # far → near
         y = np.flatnonzero(rows[layer])
         x = np.flatnonzero(cols[layer])
@@ -214,7 +220,8 @@ def defocus(rgb: np.ndarray, depth_m: np.ndarray, coc_px: np.ndarray, kernel: Bo
 
     covered = acc[3] > 1e-6
     out = np.where(covered, acc[:3] / np.where(covered, acc[3], 1.0), linear)
-    return _from_linear(out.transpose(1, 2, 0), rgb.dtype)
+    inside = np.s_[:, margin : margin + height, margin : margin + width]
+    return _from_linear(out[inside].transpose(1, 2, 0), rgb.dtype)
 
 
 def defocus_frame(
