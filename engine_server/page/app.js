@@ -149,7 +149,7 @@ function renderSwitcher() {
     const stage = mirror && cam.uuid === mirror.scene.active_camera ? '<span class="dot" title="the stage\'s active camera"></span>' : "";
     return `<button role="tab" aria-selected="${current}" data-camera="${cam.uuid}" data-name="${esc(cam.name)}" title="Look through ${esc(cam.name)} (${i + 1})">${i < 9 ? `<kbd>${i + 1}</kbd>` : ""}${esc(cam.name)}${stage}</button>`;
   });
-  buttons.push(`<button role="tab" aria-selected="${Boolean(view.viewport)}" data-viewport="1" title="Your own free camera (V)"><kbd>V</kbd>Viewport</button>`);
+  buttons.unshift(`<button role="tab" aria-selected="${Boolean(view.viewport)}" data-viewport="1" title="Your own free camera (V)"><kbd>V</kbd>Viewport</button>`);
   $("#camera-buttons").innerHTML = buttons.join("");
 }
 
