@@ -89,7 +89,8 @@ def _with_area(camera: bpy.types.Object | None, params: CameraParams, optics: Op
 def marked_focus_m(cam: bpy.types.Camera) -> float:
     """The camera's focus distance as its lens is marked: from the film plane (Blender's
     ``dof.focus_distance`` is the subject's distance from the lens)."""
-    return rounded_scalar(marked_distance_m(cam.lens, cam.dof.focus_distance))
+    # nine significant digits: a rebuild from it gives Blender's float32 distance back exactly
+    return float(f"{marked_distance_m(cam.lens, cam.dof.focus_distance):.9g}")
 
 
 def area_name(cam: bpy.types.Camera) -> str | None:
