@@ -5,11 +5,13 @@ On the bundled default stage through CamA at f/1.4 focused on Hero's eye, 640×3
 is the first wave's live picture (Workbench: no scene light, no depth of field), measured in the
 same run. "Converged" is stated as a noise level: a mean absolute difference under
 ``CONVERGED_CODES`` 8-bit codes from a denoised 256-sample render of the same view.
-Run: ``.venv/bin/python bench/bench_live.py``.
+Run: ``.venv/bin/python bench/bench_live.py`` (this CPU, 640×360); on a machine with a GPU,
+``bench/bench_live.py --gpu --size 1280x720`` renders with Cycles on the GPU (OptiX, else CUDA).
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -23,7 +25,6 @@ from renderers import ProgressiveView, RenderSettings, denoise, display, egl_ava
 from scene import AssetStore, Stage
 from stage_scenes import default_stage_path, load_stage
 
-WIDTH, HEIGHT = 640, 360
 TARGET_SAMPLES = 64
 CONVERGED_CODES = 1.0
 REPEATS = 5
@@ -53,24 +54,48 @@ def _median_s(fn) -> float:
     return statistics.median(times)
 
 
+def _use_gpu() -> str:
+    """Cycles renders on the GPU: OptiX where it is, else CUDA; the device's name."""
+    preferences = bpy.context.preferences.addons["cycles"].preferences
+    for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+        try:
+            preferences.compute_device_type = kind
+        except TypeError:
+            continue  # this build has no such backend
+        devices = [d for d in preferences.get_devices_for_type(kind) if d.type != "CPU"]
+        if devices:
+            for device in preferences.devices:
+                device.use = device.type != "CPU"
+            bpy.context.scene.cycles.device = "GPU"
+            return f"{kind} {devices[0].name}"
+    raise SystemExit("--gpu: Cycles finds no GPU on this machine")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gpu", action="store_true", help="Cycles on the GPU")
+    parser.add_argument("--size", default="640x360", help="widthxheight (default 640x360)")
+    args = parser.parse_args()
+    width, height = (int(n) for n in args.size.split("x"))
     with tempfile.TemporaryDirectory() as scratch:
         _stage(Path(scratch))
-        view = ProgressiveView("cycles", WIDTH, HEIGHT, TARGET_SAMPLES)
+        if args.gpu:
+            print(f"cycles_device: {_use_gpu()}")
+        view = ProgressiveView("cycles", width, height, TARGET_SAMPLES)
         view.next("CamA", changed=True)  # warm-up: kernels, images
         preview_s = _median_s(lambda: view.next("CamA", changed=True))
-        print(f"preview_fps_{WIDTH}x{HEIGHT}_dof: {1 / preview_s:.2f} fps")
-        print(f"preview_ms_{WIDTH}x{HEIGHT}_dof: {preview_s * 1000:.0f} ms")
+        print(f"preview_fps_{width}x{height}_dof: {1 / preview_s:.2f} fps")
+        print(f"preview_ms_{width}x{height}_dof: {preview_s * 1000:.0f} ms")
         if egl_available():
-            solid = RenderSettings("workbench", (WIDTH, HEIGHT), 1)
+            solid = RenderSettings("workbench", (width, height), 1)
             solid_s = _median_s(lambda: render_frame("CamA", solid))
-            print(f"baseline_workbench_fps_{WIDTH}x{HEIGHT}: {1 / solid_s:.2f} fps (no scene light, no DOF)")
+            print(f"baseline_workbench_fps_{width}x{height}: {1 / solid_s:.2f} fps (no scene light, no DOF)")
             print(f"preview_vs_workbench_time: {preview_s / solid_s:.1f} x")
-        reference_settings = RenderSettings("cycles", (WIDTH, HEIGHT), 256)
+        reference_settings = RenderSettings("cycles", (width, height), 256)
         reference_linear = render_frame("CamA", reference_settings, linear=True).linear
         assert reference_linear is not None
         denoise_s = _median_s(lambda: denoise(reference_linear))
-        print(f"denoise_ms_{WIDTH}x{HEIGHT}: {denoise_s * 1000:.0f} ms")
+        print(f"denoise_ms_{width}x{height}: {denoise_s * 1000:.0f} ms")
         reference = display(denoise(reference_linear)).astype(np.float64)
         view.next("CamA", changed=True)
         started = time.perf_counter()
@@ -86,14 +111,14 @@ def main() -> None:
                 print(f"error_at_{picture.samples}spp: {error.mean():.2f} codes mean, p99 {p99:.0f}")
                 reported *= 4
         total_s = time.perf_counter() - started
-        name = f"time_to_converged_{WIDTH}x{HEIGHT}"
+        name = f"time_to_converged_{width}x{height}"
         if converged is None:
             print(f"{name}: not reached in {TARGET_SAMPLES} spp (mean error under {CONVERGED_CODES} codes)")
         else:
             print(
                 f"{name}: {converged[0]:.1f} s ({converged[1]} spp; mean error under {CONVERGED_CODES} codes)"
             )
-        print(f"time_to_{TARGET_SAMPLES}spp_{WIDTH}x{HEIGHT}: {total_s:.1f} s")
+        print(f"time_to_{TARGET_SAMPLES}spp_{width}x{height}: {total_s:.1f} s")
 
 
 if __name__ == "__main__":
