@@ -15,6 +15,7 @@ import bpy
 import numpy as np
 
 from protocols import InvalidArgument
+from scene import keys_muted
 
 from ._blender import _camera, _patched, display, render_frame
 from ._bokeh import BokehKernel
@@ -67,7 +68,11 @@ def _post_frames(
 
 def _cycles_frames(camera, distances: np.ndarray, settings: RenderSettings) -> Iterator[np.ndarray]:
     cycles = RenderSettings("cycles", settings.resolution, settings.samples, settings.denoise)
-    with _patched(camera.data.dof, use_dof=True, focus_object=None):
+    # the sweep overrides a rack focus's keys while it renders (they are left as they were)
+    with (
+        keys_muted(camera.data, "dof.focus_distance"),
+        _patched(camera.data.dof, use_dof=True, focus_object=None),
+    ):
         for distance in distances:
             with _patched(camera.data.dof, focus_distance=float(distance)):
                 yield render_frame(camera.name, cycles).rgb

@@ -7,6 +7,7 @@ add-on, the CLI and the tests all build their copy of the stage from here. Every
 on the one thread that owns bpy; nothing here starts threads, sockets or event loops.
 """
 
+from ._animation import keys_muted
 from ._armature import KNOWN_RIGS
 from ._asset_store import AssetStore
 from ._camera import desqueezed_width, frame_fit
@@ -32,5 +33,6 @@ __all__ = [
     "focus_point",
     "frame_fit",
     "fsync_directory",
+    "keys_muted",
     "open_replica",
 ]

@@ -6,6 +6,9 @@ pose bones, a camera's lens and focus); other curves an imported file brings are
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import bpy
 import numpy as np
 from bpy_extras import anim_utils
@@ -124,6 +127,21 @@ def take_animated_values(objects: list[bpy.types.Object]) -> None:
             if _fcurves(owner):
                 owner.update_tag(refresh={"TIME"})
     bpy.context.view_layer.update()
+
+
+@contextlib.contextmanager
+def keys_muted(owner: bpy.types.ID, path: str) -> Iterator[None]:
+    """The keys of ``owner.path`` muted for the duration: a render that sets the value itself (a
+    focal stack's focus sweep) would otherwise get the keyed value every step."""
+    curves = [c for c in _fcurves(owner) if c.data_path == path]
+    saved = [c.mute for c in curves]
+    for curve in curves:
+        curve.mute = True
+    try:
+        yield
+    finally:
+        for curve, mute in zip(curves, saved, strict=True):
+            curve.mute = mute
 
 
 def _fcurves(owner: bpy.types.ID | None) -> list[bpy.types.FCurve]:

@@ -73,8 +73,14 @@ def test_focus_sweep_is_even_in_dioptres() -> None:
         focus_sweep(1.0, 4.0, 1)
 
 
-@pytest.mark.parametrize("method", ["post", "cycles"])
-def test_a_focal_stack_pulls_focus_from_near_to_far(two_posts, tmp_path, method: str) -> None:
+@pytest.mark.parametrize(("method", "racked"), [("post", False), ("cycles", False), ("cycles", True)])
+def test_a_focal_stack_pulls_focus_from_near_to_far(two_posts, tmp_path, method: str, racked: bool) -> None:
+    """Also over a rack focus's keys: the stack's own focus overrides them (they would hold every
+    step at the keyed distance), and the keys are left as they were."""
+    if racked:
+        two_posts.data.dof.keyframe_insert("focus_distance", frame=1)
+        two_posts.data.dof.focus_distance = 3.0
+        two_posts.data.dof.keyframe_insert("focus_distance", frame=30)
     out = tmp_path / f"stack-{method}.mp4"
     settings = RenderSettings(engine="cycles", resolution=(128, 72), samples=8)
     render_focal_stack("Cam", out, focus_sweep(1.5, 6.0, 4), settings=settings, method=method, fps=12)
@@ -85,3 +91,6 @@ def test_a_focal_stack_pulls_focus_from_near_to_far(two_posts, tmp_path, method:
     first, last = frames[0], frames[-1]
     assert _softness(last, *near_band) > 2.0 * _softness(first, *near_band), "the near post goes soft"
     assert _softness(first, *far_band) > 2.0 * _softness(last, *far_band), "the far post comes sharp"
+    if racked:
+        bpy.context.scene.frame_set(30)
+        assert two_posts.data.dof.focus_distance == pytest.approx(3.0), "the pull's keys still play"
