@@ -29,7 +29,17 @@ _BODY_KEYS = frozenset(
     {"label", "sensor_width_mm", "sensor_height_mm", "coc_rule", "coc_mm", "recording_areas"}
 )
 _LENS_KEYS = frozenset(
-    {"label", "focal_mm", "squeeze", "kind", "max_aperture", "min_aperture", "min_focus_m", "transmission"}
+    {
+        "label",
+        "focal_mm",
+        "squeeze",
+        "kind",
+        "max_aperture",
+        "min_aperture",
+        "min_focus_m",
+        "transmission",
+        "breathing",
+    }
 )
 
 
@@ -98,8 +108,10 @@ class Lens:
 
     What the glass can do, where known: its widest and narrowest f-numbers (``max_aperture``,
     ``min_aperture``: equal for a fixed aperture), its closest focus ``min_focus_m`` (from the
-    film plane, as a lens barrel is marked) and its ``transmission`` (the T-stop is the f-number
-    over its square root).
+    film plane, as a lens barrel is marked), its ``transmission`` (the T-stop is the f-number
+    over its square root) and its ``breathing``: how much of the angle of view it loses focused
+    at its closest focus against infinity (0.08: 8 % narrower; negative: wider), growing with
+    the focus in dioptres.
     """
 
     name: str
@@ -111,9 +123,18 @@ class Lens:
     min_aperture: float | None = None
     min_focus_m: float | None = None
     transmission: float = 1.0
+    breathing: float = 0.0
 
     def __post_init__(self) -> None:
         owner = f"lenses.{self.name}"
+        if not (isinstance(self.breathing, int | float) and -0.5 < self.breathing < 0.5):
+            raise InvalidArgument(
+                f"{owner}.breathing = {self.breathing!r} is not in (-0.5, 0.5)", field="breathing"
+            )
+        if self.breathing and self.min_focus_m is None:
+            raise InvalidArgument(
+                f"{owner}.breathing needs min_focus_m (it is measured there)", field="breathing"
+            )
         _positive(owner, "focal_mm", self.focal_mm)
         _positive(owner, "squeeze", self.squeeze)
         for key in ("max_aperture", "min_aperture", "min_focus_m"):
@@ -139,6 +160,12 @@ class Lens:
                 "an anamorphic one a squeeze > 1",
                 field="squeeze",
             )
+
+    @property
+    def breathing_per_dioptre(self) -> float:
+        """The share of the angle of view lost per dioptre (1/m) of focus: ``breathing`` over the
+        dioptres of its closest focus."""
+        return self.breathing * self.min_focus_m if self.min_focus_m else 0.0
 
     def check_fstop(self, fstop: float) -> None:
         """Refuse an f-number this lens cannot be set to, saying what it can."""
@@ -228,6 +255,7 @@ def _lens(name: str, entry: dict[str, Any]) -> Lens:
         str(entry.get("label", name)),
         **limits,
         transmission=entry.get("transmission", 1.0),
+        breathing=entry.get("breathing", 0.0),
     )
 
 

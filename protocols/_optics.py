@@ -210,6 +210,7 @@ class LensEntry:
     min_aperture: float | None = None
     min_focus_m: float | None = None
     transmission: float | None = None
+    breathing: float = 0.0
 
 
 @wire("optics_table")

@@ -120,7 +120,8 @@ class CameraParams:
     ``squeeze`` is an anamorphic lens's squeeze (1 = spherical); ``blades`` the aperture's blade
     count (0 = a round aperture) and ``blade_rotation`` its rotation in radians;
     ``recording_area`` names one of the body's recording areas (its sensor extent and circle of
-    confusion follow it); ``""`` records the body's whole sensor.
+    confusion follow it); ``""`` records the body's whole sensor; ``breathing`` is the share of
+    the angle of view the lens loses per dioptre of focus (a lens sets it; 0 = none).
     """
 
     lens: float | None = None
@@ -140,9 +141,11 @@ class CameraParams:
     blade_rotation: float | None = None
     lens_name: str | None = None
     recording_area: str | None = None
+    breathing: float | None = None
 
     def __post_init__(self) -> None:
         check_focal_length("camera.lens", self.lens)
+        check_range("camera.breathing", self.breathing, -0.5, 0.5)
         if self.recording_area:
             check_name("camera.recording_area", self.recording_area)
         check_range("camera.coc_mm", self.coc_mm, 0.0, 0.5, low_open=True, unit=" mm")

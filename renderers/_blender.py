@@ -22,7 +22,7 @@ import bpy
 import numpy as np
 
 from protocols import Internal, InvalidArgument, NotFound, RenderEngine
-from scene import desqueezed_width, frame_fit
+from scene import desqueezed_width, frame_fit, picture_lens_mm
 
 from ._egl import usable_engine
 from ._readback import read_bmp, read_exr_depth, read_exr_rgb
@@ -191,6 +191,7 @@ def _render_setup(
         fit = frame_fit(camera.data, settings.width, settings.height)  # a body's frame stays on its sensor
         # the picture is desqueezed: an anamorphic lens's view over the sensor's width, stretched back
         stack.enter_context(_patched(camera.data, sensor_fit=fit, sensor_width=desqueezed_width(camera.data)))
+        stack.enter_context(_patched(camera.data, lens=picture_lens_mm(camera)))  # as the lens breathes
         stack.enter_context(
             _patched(
                 scene.render,

@@ -14,7 +14,7 @@ from ._camera import desqueezed_width, frame_fit
 from ._fsync import fsync_directory
 from ._ids import UUID_KEY
 from ._objects import bake_parent_inverse
-from ._optics import distance_along_view, focus_distance, focus_point
+from ._optics import distance_along_view, focus_distance, focus_point, picture_lens_mm
 from ._replica import Replica, ReplicaGap, SnapshotSource, open_replica
 from ._stage import Stage
 
@@ -35,4 +35,5 @@ __all__ = [
     "fsync_directory",
     "keys_muted",
     "open_replica",
+    "picture_lens_mm",
 ]

@@ -25,6 +25,7 @@ _LEGACY_BODY_KEY = "stagecraft_body"  # what snapshots written before 2026-12 ca
 COC_KEY = "stagecraft_coc_mm"
 LENS_KEY = "stagecraft_lens"  # on camera data: the optics-table lens it wears
 AREA_KEY = "stagecraft_recording_area"  # on camera data: its body's recording area in use
+BREATHING_KEY = "stagecraft_breathing"  # on camera data: the view lost per dioptre of focus
 BLENDER_DEFAULT_FSTOP = 2.8  # a new camera's f-number
 BLENDER_DEFAULT_FOCAL_MM = 50.0  # a new camera's focal length
 
@@ -93,6 +94,11 @@ def marked_focus_m(cam: bpy.types.Camera) -> float:
     return float(f"{marked_distance_m(cam.lens, cam.dof.focus_distance):.9g}")
 
 
+def breathing(cam: bpy.types.Camera) -> float:
+    """The share of the angle of view its lens loses per dioptre of focus (0: it does not breathe)."""
+    return rounded_scalar(cam.get(BREATHING_KEY, 0.0))
+
+
 def area_name(cam: bpy.types.Camera) -> str | None:
     """The recording area of its body this camera records, if one was chosen."""
     return cam.get(AREA_KEY)
@@ -114,10 +120,12 @@ def wear(camera: bpy.types.Object, lens: Lens | None) -> None:
     by hand, its focus move within the lens's reach."""
     dof = camera.data.dof
     if lens is None:
-        if LENS_KEY in camera.data:
-            del camera.data[LENS_KEY]
+        for key in (LENS_KEY, BREATHING_KEY):
+            if key in camera.data:
+                del camera.data[key]
         return
     camera.data[LENS_KEY] = lens.name
+    camera.data[BREATHING_KEY] = lens.breathing_per_dioptre
     dof.aperture_fstop = lens.clamped_fstop(dof.aperture_fstop)
     if dof.focus_object is None:
         focal = camera.data.lens
@@ -135,6 +143,7 @@ def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: Op
         params = _replace(
             params, lens=params.lens or lens.focal_mm, squeeze=params.squeeze or lens.squeeze,
             fstop=params.fstop if params.fstop is not None else lens.clamped_fstop(current),
+            breathing=params.breathing if params.breathing is not None else lens.breathing_per_dioptre,
         )  # fmt: skip
         if cam is not None and cam.dof.focus_object is None and params.focus_distance is None:
             marked = marked_focus_m(cam)
@@ -144,7 +153,7 @@ def _with_lens(camera: bpy.types.Object | None, params: CameraParams, optics: Op
     elif params.lens_name is None and params.lens is not None and cam is not None:
         worn = glass(cam, optics)
         if lens_name(cam) is not None and (worn is None or abs(worn.focal_mm - params.lens) > 1e-6):
-            params = _replace(params, lens_name="")  # a focal length set by hand: no longer that lens
+            params = _replace(params, lens_name="", breathing=0.0)  # a focal length by hand: not that lens
     wearing = glass(cam, optics) if params.lens_name is None else optics.lenses.get(params.lens_name)
     if wearing is not None and params.fstop is not None:
         wearing.check_fstop(params.fstop)
@@ -256,6 +265,10 @@ def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> N
         cam[LENS_KEY] = params.lens_name
     elif params.lens_name == "" and LENS_KEY in cam:
         del cam[LENS_KEY]
+    if params.breathing:
+        cam[BREATHING_KEY] = params.breathing
+    elif params.breathing is not None and BREATHING_KEY in cam:
+        del cam[BREATHING_KEY]
     if params.recording_area:
         cam[AREA_KEY] = params.recording_area
     elif (params.recording_area == "" or params.body is not None) and AREA_KEY in cam:
@@ -273,13 +286,14 @@ def read_camera(obj: bpy.types.Object) -> CameraParams:
         coc_mm=rounded_scalar(cam[COC_KEY]) if COC_KEY in cam else None,
         lens_name=lens_name(cam),
         recording_area=area_name(cam),
+        breathing=breathing(cam),
     )
 
 
 def guard_camera(undo: Undo, obj: bpy.types.Object) -> None:
     """Register how to put back every camera setting of ``obj`` (the table, the target, the body)."""
     CAMERA.guard(undo, lambda: obj.data, "dof.focus_object", "dof.focus_subtarget", "dof.focus_distance")
-    keys = (CAMERA_BODY_KEY, COC_KEY, LENS_KEY, AREA_KEY)
+    keys = (CAMERA_BODY_KEY, COC_KEY, LENS_KEY, AREA_KEY, BREATHING_KEY)
     saved = {key: obj.data[key] for key in keys if key in obj.data}
 
     def restore() -> None:

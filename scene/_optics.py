@@ -11,7 +11,14 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from optics import SHOT_SIZES, OpticsTable, image_distance_m, marked_distance_m, object_distance_m
+from optics import (
+    SHOT_SIZES,
+    OpticsTable,
+    field_of_view_rad,
+    image_distance_m,
+    marked_distance_m,
+    object_distance_m,
+)
 from protocols import (
     BodyEntry,
     FrameShot,
@@ -90,6 +97,17 @@ def focus_distance(camera: bpy.types.Object) -> float:
     if dof.focus_object is not None:
         return distance_along_view(camera, focus_point(dof.focus_object))
     return float(dof.focus_distance)
+
+
+def picture_lens_mm(camera: bpy.types.Object) -> float:
+    """The focal length the picture is drawn with: the lens's, narrowed as it breathes at the
+    camera's focus now (``_camera.breathing`` per dioptre of the marked focus)."""
+    cam = camera.data
+    per_dioptre = _camera.breathing(cam)
+    if not per_dioptre:
+        return float(cam.lens)
+    lost = per_dioptre / float(marked_distance_m(cam.lens, focus_distance(camera)))
+    return float(cam.lens) / (1.0 - min(max(lost, -0.9), 0.9))
 
 
 def effective_sensor_mm(camera: bpy.types.Object) -> tuple[float, float]:
@@ -335,6 +353,7 @@ def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
     result = optics_readout(
         cam.lens, cam.dof.aperture_fstop, coc, focus, width, height, cam.dof.aperture_ratio
     )
+    fov = field_of_view_rad(picture_lens_mm(camera), width, height, cam.dof.aperture_ratio)  # as it breathes
     finite = np.isfinite(result.far_m)
     behind = image_distance_m(cam.lens, focus)  # the film plane, behind the lens: distances from it
     return _rounded(
@@ -355,9 +374,9 @@ def readout(index: Index, ref: str, optics: OpticsTable) -> Optics:
             near_m=float(result.near_m) + behind,
             far_m=float(result.far_m) + behind if finite else None,
             dof_m=float(result.dof_m) if finite else None,
-            fov_horizontal=float(result.fov.horizontal),
-            fov_vertical=float(result.fov.vertical),
-            fov_diagonal=float(result.fov.diagonal),
+            fov_horizontal=float(fov.horizontal),
+            fov_vertical=float(fov.vertical),
+            fov_diagonal=float(fov.diagonal),
         )
     )
 
@@ -383,7 +402,7 @@ def table_entries(table: OpticsTable) -> OpticsTableReply:
     lenses = tuple(
         LensEntry(name=lens.name, label=lens.label or lens.name, focal_mm=lens.focal_mm, squeeze=lens.squeeze,
                   max_aperture=lens.max_aperture, min_aperture=lens.min_aperture,
-                  min_focus_m=lens.min_focus_m, transmission=lens.transmission)
+                  min_focus_m=lens.min_focus_m, transmission=lens.transmission, breathing=lens.breathing)
         for lens in sorted(table.lenses.values(), key=lambda lens: (lens.squeeze, lens.focal_mm))
     )  # fmt: skip
     return OpticsTableReply(bodies=bodies, lenses=lenses)

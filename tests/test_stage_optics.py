@@ -468,3 +468,35 @@ def test_frame_shot_as_a_move_ends_on_the_cut_with_the_focus_pulled_along(stage:
     scene.frame_set(13)
     moving = stage.node_state("Cam").camera.focus_distance
     assert min(cut_focus, moving) < moving < 10.0, "the focus follows the subject during the move"
+
+
+def test_a_breathing_lens_narrows_the_picture_as_it_focuses_close(tmp_path) -> None:
+    """A 50 mm that loses 10 % of its view at its 0.5 m closest focus: at infinity the picture is
+    the 50 mm's, at 0.5 m it is drawn as a 55.6 mm would (the readout and every render say so);
+    the breathing travels with the camera's state and goes when a focal length is set by hand."""
+    from optics import default_optics, field_of_view_rad
+    from renderers._blender import _render_setup
+    from renderers._settings import RenderSettings
+
+    glass = {"lenses": {"breather_50": {"focal_mm": 50.0, "min_focus_m": 0.5, "breathing": 0.1}}}
+    stage = Stage(AssetStore(tmp_path / "assets"), default_optics().with_overrides(glass))
+    stage.reset()
+    lens = CameraParams(
+        lens_name="breather_50", sensor_width=36.0, sensor_fit="horizontal", focus_distance=1000.0
+    )
+    stage.apply(CreateNode(kind="camera", name="Cam", camera=lens))
+    camera = bpy.data.objects["Cam"]
+    far = stage.optics("Cam").fov_horizontal
+    assert stage.node_state("Cam").camera.breathing == pytest.approx(0.05)
+    stage.apply(_set_camera(CameraParams(focus_distance=0.5)))
+    close = stage.optics("Cam").fov_horizontal
+    assert far == pytest.approx(field_of_view_rad(50.0, 36.0, 24.0).horizontal, rel=1e-3)
+    assert close == pytest.approx(field_of_view_rad(50.0 / 0.9, 36.0, 24.0).horizontal, rel=1e-3)
+    with _render_setup(bpy.context.scene, camera, RenderSettings(), "cycles", "/dev/null", "BMP"):
+        assert camera.data.lens == pytest.approx(50.0 / 0.9, rel=1e-4), "renders draw it breathing"
+    assert camera.data.lens == pytest.approx(50.0)
+    stage.apply(_set_camera(CameraParams(lens=52.0)))  # a focal length by hand: no longer that lens
+    camera_state = stage.node_state("Cam").camera
+    assert (camera_state.lens_name, camera_state.breathing) == (None, 0.0)
+    with pytest.raises(InvalidArgument, match="min_focus_m"):
+        default_optics().with_overrides({"lenses": {"bad": {"focal_mm": 50.0, "breathing": 0.1}}})
