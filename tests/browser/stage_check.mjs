@@ -36,6 +36,16 @@ async function openPage(context, query = "") {
   page.on("console", (m) => logs.push(`${tag} console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`${tag} pageerror: ${e.message}`));
   await page.addInitScript(() => {
+    // the video's current picture as RGBA pixels, for the checks below
+    window.__videoImage = () => {
+      const video = document.querySelector("#video");
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      const ctx = canvas.getContext("2d", { willReadFrequently: true });
+      ctx.drawImage(video, 0, 0);
+      return ctx.getImageData(0, 0, canvas.width, canvas.height);
+    };
     // every state the badge shows, as it happens
     window.__states = [];
     new MutationObserver(() => {
@@ -59,13 +69,7 @@ async function waitForFrames(page, count) {
 /** Draw the current video frame to a canvas; luminance mean / std-dev and distinct colours. */
 function sampleFrame(page) {
   return page.evaluate(() => {
-    const video = document.querySelector("#video");
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(video, 0, 0);
-    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const { data, width, height } = window.__videoImage();
     let sum = 0, sum2 = 0;
     const colours = new Set();
     for (let i = 0; i < data.length; i += 4) {
@@ -76,7 +80,7 @@ function sampleFrame(page) {
     }
     const n = data.length / 4;
     const mean = sum / n;
-    return { width: canvas.width, height: canvas.height, mean, stddev: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colours: colours.size };
+    return { width, height, mean, stddev: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), colours: colours.size };
   });
 }
 
@@ -162,17 +166,12 @@ async function firstFrame(context) {
 /** Luminance mean and sharpness (root-mean-square gradient of Y) of boxes [x0, y0, x1, y1] of the video. */
 function sampleRegions(page, regions) {
   return page.evaluate((regions) => {
-    const video = document.querySelector("#video");
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(video, 0, 0);
+    const image = window.__videoImage();
     const out = {};
     for (const [name, [x0, y0, x1, y1]] of Object.entries(regions)) {
-      const { data } = ctx.getImageData(x0, y0, x1 - x0, y1 - y0);
+      const { data } = image;
       const w = x1 - x0, h = y1 - y0;
-      const Y = (x, y) => { const i = 4 * (y * w + x); return 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2]; };
+      const Y = (x, y) => { const i = 4 * ((y + y0) * image.width + x + x0); return 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2]; };
       let sum = 0, grad = 0;
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
         sum += Y(x, y);
@@ -275,16 +274,10 @@ async function guides(context) {
 /** Grab the video frame as luminance rows (for comparing two pictures in the test). */
 function grabLuma(page) {
   return page.evaluate(() => {
-    const video = document.querySelector("#video");
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(video, 0, 0);
-    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const { data, width, height } = window.__videoImage();
     const luma = [];
     for (let i = 0; i < data.length; i += 4) luma.push(Math.round(0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2]));
-    return { width: canvas.width, height: canvas.height, luma };
+    return { width, height, luma };
   });
 }
 
