@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import bpy
+import numpy as np
 
 from optics import Lens, OpticsTable, marked_distance_m, object_distance_m
 from protocols import CameraParams, InvalidArgument, SensorFit
@@ -90,8 +91,14 @@ def _with_area(camera: bpy.types.Object | None, params: CameraParams, optics: Op
 def marked_focus_m(cam: bpy.types.Camera) -> float:
     """The camera's focus distance as its lens is marked: from the film plane (Blender's
     ``dof.focus_distance`` is the subject's distance from the lens)."""
-    # nine significant digits: a rebuild from it gives Blender's float32 distance back exactly
-    return float(f"{marked_distance_m(cam.lens, cam.dof.focus_distance):.9g}")
+    # the shortest decimal that a rebuild turns back into the same float32 distance from the lens
+    stored = np.float32(cam.dof.focus_distance)
+    marked = float(marked_distance_m(cam.lens, float(stored)))
+    for digits in range(6, 10):
+        shown = float(f"{marked:.{digits}g}")
+        if np.float32(object_distance_m(cam.lens, shown)) == stored:
+            return shown
+    return marked
 
 
 def breathing(cam: bpy.types.Camera) -> float:
