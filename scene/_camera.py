@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import bpy
-import numpy as np
 
 from optics import Lens, OpticsTable, marked_distance_m, object_distance_m
 from protocols import CameraParams, InvalidArgument, SensorFit
@@ -88,17 +87,23 @@ def _with_area(camera: bpy.types.Object | None, params: CameraParams, optics: Op
     )
 
 
+def set_focal_length(cam: bpy.types.Camera, focal_mm: float) -> None:
+    """A new focal length, the focus keeping its mark (from the film plane), as on a real camera."""
+    marked = marked_focus_m(cam)
+    cam.lens = focal_mm
+    cam.dof.focus_distance = _lens_to_subject(focal_mm, marked)
+
+
+def _lens_to_subject(focal_mm: float, marked_m: float) -> float:
+    """The subject's distance from the lens for a kept focus mark; a mark closer than this lens
+    can focus (4f) goes to 4f."""
+    return float(object_distance_m(focal_mm, max(marked_m, 4.0 * focal_mm / 1000.0)))
+
+
 def marked_focus_m(cam: bpy.types.Camera) -> float:
     """The camera's focus distance as its lens is marked: from the film plane (Blender's
     ``dof.focus_distance`` is the subject's distance from the lens)."""
-    # the shortest decimal that a rebuild turns back into the same float32 distance from the lens
-    stored = np.float32(cam.dof.focus_distance)
-    marked = float(marked_distance_m(cam.lens, float(stored)))
-    for digits in range(6, 10):
-        shown = float(f"{marked:.{digits}g}")
-        if np.float32(object_distance_m(cam.lens, shown)) == stored:
-            return shown
-    return marked
+    return rounded_scalar(marked_distance_m(cam.lens, cam.dof.focus_distance))
 
 
 def breathing(cam: bpy.types.Camera) -> float:
@@ -254,9 +259,14 @@ def focus_bone(target: bpy.types.Object | None) -> str:
 
 def apply_camera(index: Index, obj: bpy.types.Object, params: CameraParams) -> None:
     cam = obj.data
+    kept = marked_focus_m(cam)
     CAMERA.apply(cam, params)
-    if params.focus_distance is not None:  # marked from the film plane; Blender's is from the lens
+    # focus is marked from the film plane and a new focal length keeps the mark (Blender's is the
+    # subject's distance from the lens, which the mark gives for the lens now)
+    if params.focus_distance is not None:
         cam.dof.focus_distance = object_distance_m(cam.lens, params.focus_distance, "camera.focus_distance")
+    else:
+        cam.dof.focus_distance = _lens_to_subject(cam.lens, kept)
     if params.focus_target is not None:
         cam.dof.focus_object = index.get(params.focus_target) if params.focus_target else None
         cam.dof.focus_subtarget = focus_bone(cam.dof.focus_object)  # Blender's own DOF follows it

@@ -210,7 +210,10 @@ def set_lens(index: Index, undo: Undo, cmd: SetLens, optics: OpticsTable):
             camera.data.dof.focus_distance = after
     if squeeze is None:  # the event says the squeeze in every case: the camera keeps its own
         squeeze = rounded_scalar(camera.data.dof.aperture_ratio)
-    camera.data.lens = focal_mm
+    if cmd.mode == "dolly_zoom" and camera.data.dof.focus_object is None:
+        camera.data.lens = focal_mm  # the focus was set to the subject's new distance above
+    else:
+        _camera.set_focal_length(camera.data, focal_mm)
     camera.data.dof.aperture_ratio = squeeze
     _camera.wear(camera, glass)
     resolved = dataclasses.replace(
