@@ -25,7 +25,7 @@ from protocols import Internal, InvalidArgument, NotFound, RenderEngine
 from scene import desqueezed_width, frame_fit, picture_lens_mm
 
 from ._egl import usable_engine
-from ._readback import read_bmp, read_exr_depth, read_exr_rgb
+from ._readback import read_bmp, read_exr, read_exr_depth, read_exr_rgb
 from ._settings import RenderSettings
 
 ENGINE_IDS: dict[str, str] = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
@@ -41,13 +41,16 @@ class Frame:
     ``rgb`` is uint8 H×W×3 (top row first, display colour space). ``depth`` (when asked for)
     is float32 H×W: metres along the camera's view axis (planar Z, not ray length), ``inf``
     where nothing was hit. ``linear`` (when asked for) is float32 H×W×3 scene-linear colour,
-    unclipped: ``rgb`` is ``display(linear)``. ``engine`` is the engine that really rendered it.
+    unclipped: ``rgb`` is ``display(linear)``. ``albedo`` and ``normal`` (Cycles, when asked
+    for: the denoiser's guides) are float32 H×W×3. ``engine`` is the engine that really rendered it.
     """
 
     rgb: np.ndarray
     depth: np.ndarray | None
     engine: RenderEngine
     linear: np.ndarray | None = None
+    albedo: np.ndarray | None = None
+    normal: np.ndarray | None = None
 
 
 def render_frame(
@@ -58,12 +61,14 @@ def render_frame(
     linear: bool = False,
     dof: bool | None = None,
     seed: int | None = None,
+    guides: bool = False,
 ) -> Frame:
     """Render the current scene through ``camera_name``; Blender's state is restored after.
 
     ``linear``: also return the scene-linear colour (HDR, as rendered). ``dof``: override the
     camera's depth of field (False: a pinhole render, for a bokeh pass). ``seed``: Cycles'
     sampling pattern (renders with other seeds average to a render with their samples added).
+    ``guides``: also the albedo and normal passes a denoiser keeps detail with (Cycles only).
     """
     settings = settings or RenderSettings()
     scene = bpy.context.scene
@@ -72,7 +77,7 @@ def render_frame(
     scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="stagecraft-render-", dir=scratch) as tmp:
         colour_path = os.path.join(tmp, "frame.exr" if linear else "frame.bmp")
-        depth_dir = os.path.join(tmp, "depth")
+        guides = guides and engine == "cycles"
         with contextlib.ExitStack() as stack:
             fmt = "OPEN_EXR" if linear else "BMP"
             stack.enter_context(_render_setup(scene, camera, settings, engine, colour_path, fmt))
@@ -80,16 +85,21 @@ def render_frame(
                 stack.enter_context(_patched(camera.data.dof, use_dof=dof))
             if seed is not None and engine == "cycles":
                 stack.enter_context(_patched(scene.cycles, seed=seed, use_animated_seed=False))
-            if depth:
-                stack.enter_context(_depth_output(scene, bpy.context.view_layer, depth_dir))
+            if depth or guides:
+                stack.enter_context(_pass_outputs(scene, bpy.context.view_layer, tmp, depth, guides))
             _render()
         raw = Path(colour_path).read_bytes()
-        depth_map = _read_depth(depth_dir, camera.data.clip_end) if depth else None
+        depth_map = _read_depth(os.path.join(tmp, "depth"), camera.data.clip_end) if depth else None
+        albedo, normal = (
+            (_read_pass(os.path.join(tmp, "guides"), name) for name in ("Albedo", "Normal"))
+            if guides
+            else (None, None)
+        )
     linear_rgb = read_exr_rgb(raw) if linear else None
     rgb = display(linear_rgb) if linear_rgb is not None else read_bmp(raw)
     if rgb.shape[:2] != (settings.height, settings.width):
         raise Internal(f"Blender wrote a {rgb.shape[1]}×{rgb.shape[0]} image, not {settings.size}")
-    return Frame(rgb=rgb, depth=depth_map, engine=engine, linear=linear_rgb)
+    return Frame(rgb=rgb, depth=depth_map, engine=engine, linear=linear_rgb, albedo=albedo, normal=normal)
 
 
 def display(linear: np.ndarray) -> np.ndarray:
@@ -142,6 +152,16 @@ def _camera(scene: Any, name: str) -> Any:
 def _render() -> None:
     if bpy.ops.render.render(write_still=True) != {"FINISHED"}:
         raise Internal("Blender cancelled the render")
+
+
+def _read_pass(directory: str, name: str) -> np.ndarray:
+    """The RGB pass the guides output wrote for socket ``name``."""
+    files = [f for f in Path(directory).iterdir() if f.name.endswith(name)]
+    if len(files) != 1:
+        raise Internal(f"the guides output wrote {len(files)} files for {name}, expected 1")
+    channels = read_exr(files[0].read_bytes())
+    names = ("R", "G", "B") if "R" in channels else ("X", "Y", "Z")  # a vector pass: X, Y, Z
+    return np.stack([channels[n] for n in names], axis=-1)
 
 
 def _read_depth(directory: str, clip_end: float) -> np.ndarray:
@@ -217,28 +237,44 @@ def _render_setup(
 
 
 @contextlib.contextmanager
-def _depth_output(scene: Any, view_layer: Any, directory: str) -> Iterator[None]:
-    """A temporary compositor that writes the Z pass as float EXR into ``directory``."""
+def _pass_outputs(scene: Any, view_layer: Any, directory: str, depth: bool, guides: bool) -> Iterator[None]:
+    """A temporary compositor that writes, as float EXR under ``directory``, the Z pass (``depth/``)
+    and the denoiser's albedo and normal guides (``guides/``)."""
     with (
-        _patched(view_layer, use_pass_z=True),  # before the Render Layers node, for its Depth socket
+        _patched(view_layer, use_pass_z=depth or view_layer.use_pass_z),  # before the Render Layers node
+        _patched(
+            view_layer.cycles, denoising_store_passes=guides or view_layer.cycles.denoising_store_passes
+        ),
         _patched(scene.render, use_compositing=True),
-        _temporary_node_group(".stagecraft-depth", "CompositorNodeTree") as tree,
+        _temporary_node_group(".stagecraft-passes", "CompositorNodeTree") as tree,
         _patched(scene, compositing_node_group=tree),
     ):
         layers = tree.nodes.new("CompositorNodeRLayers")
         layers.scene = scene
         layers.layer = view_layer.name
-        output = tree.nodes.new("CompositorNodeOutputFile")
-        output.directory = directory
-        output.file_name = "depth"
-        output.format.media_type = "IMAGE"
-        output.format.file_format = "OPEN_EXR"
-        output.format.color_mode = "BW"
-        output.format.color_depth = "32"
-        output.format.exr_codec = "NONE"
-        output.file_output_items.new("FLOAT", "Depth")
-        tree.links.new(layers.outputs["Depth"], output.inputs["Depth"])
+        if depth:
+            output = _file_output(tree, os.path.join(directory, "depth"), "depth", "BW")
+            output.file_output_items.new("FLOAT", "Depth")
+            tree.links.new(layers.outputs["Depth"], output.inputs["Depth"])
+        if guides:
+            output = _file_output(tree, os.path.join(directory, "guides"), "guide", "RGB")
+            for socket, kind in (("Albedo", "RGBA"), ("Normal", "VECTOR")):
+                output.file_output_items.new(kind, socket)
+                tree.links.new(layers.outputs[f"Denoising {socket}"], output.inputs[socket])
         yield
+
+
+def _file_output(tree: Any, directory: str, name: str, colour: str) -> Any:
+    """A File Output node writing uncompressed 32-bit float EXR."""
+    output = tree.nodes.new("CompositorNodeOutputFile")
+    output.directory = directory
+    output.file_name = name
+    output.format.media_type = "IMAGE"
+    output.format.file_format = "OPEN_EXR"
+    output.format.color_mode = colour
+    output.format.color_depth = "32"
+    output.format.exr_codec = "NONE"
+    return output
 
 
 @contextlib.contextmanager
