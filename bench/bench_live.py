@@ -4,7 +4,8 @@ picture, and the cost of each step; prints ``name: value unit`` lines.
 On the bundled default stage through CamA at f/1.4 focused on Hero's eye, 640×360. The baseline
 is the first wave's live picture (Workbench: no scene light, no depth of field), measured in the
 same run. "Converged" is stated as a noise level: a mean absolute difference under
-``CONVERGED_CODES`` 8-bit codes from a denoised 256-sample render of the same view.
+``CONVERGED_CODES`` 8-bit codes from a 256-sample render of the same view, denoised with its
+guides.
 Run: ``.venv/bin/python bench/bench_live.py`` (this CPU, 640×360); on a machine with a GPU,
 ``bench/bench_live.py --gpu --size 1280x720`` renders with Cycles on the GPU (OptiX, else CUDA).
 """
@@ -92,11 +93,16 @@ def main() -> None:
             print(f"baseline_workbench_fps_{width}x{height}: {1 / solid_s:.2f} fps (no scene light, no DOF)")
             print(f"preview_vs_workbench_time: {preview_s / solid_s:.1f} x")
         reference_settings = RenderSettings("cycles", (width, height), 256)
-        reference_linear = render_frame("CamA", reference_settings, linear=True).linear
-        assert reference_linear is not None
-        denoise_s = _median_s(lambda: denoise(reference_linear))
-        print(f"denoise_ms_{width}x{height}: {denoise_s * 1000:.0f} ms")
-        reference = display(denoise(reference_linear)).astype(np.float64)
+        frame = render_frame("CamA", reference_settings, linear=True, guides=True)
+        linear, albedo, normal = frame.linear, frame.albedo, frame.normal
+        assert linear is not None
+        plain_s = _median_s(lambda: denoise(linear))
+        guided_s = _median_s(lambda: denoise(linear, albedo, normal))
+        fast_s = _median_s(lambda: denoise(linear, albedo, normal, fast=True))
+        print(f"denoise_colour_only_ms_{width}x{height}: {plain_s * 1000:.0f} ms")
+        print(f"denoise_guided_ms_{width}x{height}: {guided_s * 1000:.0f} ms (the converged picture)")
+        print(f"denoise_guided_fast_ms_{width}x{height}: {fast_s * 1000:.0f} ms (previews, refining)")
+        reference = display(denoise(linear, albedo, normal)).astype(np.float64)
         view.next("CamA", changed=True)
         started = time.perf_counter()
         converged = None
