@@ -186,7 +186,7 @@ function sampleRegions(page, regions) {
 /** Wait until the picture shown has converged on the stage as this page last saw it (and, with
  * `since` (Unix s), on a change made after that: a new view). */
 async function waitForConverged(page, since = 0) {
-  const seq = await page.evaluate(() => Number(document.querySelector("#stage-seq").textContent.replace(/\D/g, "")));
+  const seq = await stageSeq(page);
   await page.waitForFunction(
     ([seq, since]) => {
       const el = document.querySelector('[data-testid="stats-samples"]');
@@ -199,9 +199,12 @@ async function waitForConverged(page, since = 0) {
 }
 
 /** Set one inspector field as a person would (pick, tick, or type and Enter); the stage's error, if any. */
+const stageSeq = (page) => page.evaluate(() => Number(document.querySelector("#stage-seq").textContent.replace(/\D/g, "")));
+
 async function setField(page, field, value) {
   const selector = `[data-testid="inspector-${field}"]`;
   const tag = await page.$eval(selector, (el) => el.tagName.toLowerCase());
+  const before = await stageSeq(page);
   if (typeof value === "boolean") {
     if ((await page.isChecked(selector)) === value) return null;
     await page.click(selector);
@@ -213,7 +216,10 @@ async function setField(page, field, value) {
     await page.press(selector, "Enter");
   }
   await page.waitForSelector(`.field[data-field="${field}"].saved, .field[data-field="${field}"].has-error`);
-  return page.$eval(`[data-testid="inspector-${field}-error"]`, (el) => (el.hidden ? null : el.textContent));
+  const error = await page.$eval(`[data-testid="inspector-${field}-error"]`, (el) => (el.hidden ? null : el.textContent));
+  // the reply may come before the event: wait until the page has the event of this change
+  if (!error) await page.waitForFunction((n) => Number(document.querySelector("#stage-seq").textContent.replace(/\D/g, "")) > n, before, { polling: 100 });
+  return error;
 }
 
 /** Set inspector fields step by step (as a DP types them); after each, measure the converged picture. */
