@@ -30,8 +30,9 @@ def denoise(
     """A noisy scene-linear H×W×3 float picture (path-traced samples) -> its denoised version.
 
     With the render's ``albedo`` and ``normal`` passes (H×W×3) the denoiser tells texture and
-    edges from noise, and keeps them sharp even at one sample. ``fast``: Open Image Denoise's fast
-    quality, the guides taken as they are (a preview's: several times quicker).
+    edges from noise, and keeps them sharp even at one sample; they are taken as they are, so they
+    must be clean (a pinhole render's, not ones blurred through the lens). ``fast``: Open Image
+    Denoise's fast quality (a preview's).
     """
     height, width = linear.shape[:2]
     scene = bpy.context.scene
@@ -47,6 +48,9 @@ def denoise(
         denoiser.inputs["HDR"].default_value = True
         if fast:
             denoiser.inputs["Quality"].default_value = "Fast"
+        if albedo is not None or normal is not None:
+            # guides taken as they are (a pinhole preview's are clean): Blender 5.0's "Accurate"
+            # prefilter of guides leaks a buffer
             denoiser.inputs["Prefilter"].default_value = "Fast"
         tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
         output = tree.nodes.new("NodeGroupOutput")

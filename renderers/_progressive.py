@@ -6,8 +6,7 @@ lights, materials and shadows) at 1/``PREVIEW_SCALE`` of each side and one sampl
 rendered without depth of field and defocused by the bokeh pass on its linear colour and depth
 (the camera's iris, f-stop and focus), then scaled up. Once nothing has changed since a picture,
 **refinement** passes of Cycles with its own depth of field and a new seed each are added up in
-linear light (with their albedo and normal guides), and each pass's average is denoised (fast
-quality while it refines, the best once converged) and sent: it converges as samples add up,
+linear light, and each pass's average is denoised and sent: it converges as samples add up,
 until the view's sample count is reached; then nothing more is rendered. A pass takes about
 ``PASS_S`` (at least one sample), so a change waits at most that long. Other engines render once
 per change.
@@ -49,7 +48,7 @@ class ProgressiveView:
         self.engine = engine
         self.size = (width, height)
         self.target = samples
-        self._sums: list[np.ndarray] | None = None  # colour, albedo, normal: sample-weighted
+        self._sum: np.ndarray | None = None
         self._samples = 0
         self._seconds_per_sample: float | None = None
 
@@ -65,7 +64,7 @@ class ProgressiveView:
             settings = RenderSettings(self.engine, (width, height), self.target)
             return Picture(render_frame(camera_name, settings).rgb, 0, converged=True)
         if changed:
-            self._sums, self._samples = None, 0
+            self._sum, self._samples = None, 0
             return Picture(preview(camera_name, width, height), 0, converged=False)
         return self._refine(camera_name)
 
@@ -76,19 +75,16 @@ class ProgressiveView:
             samples = max(1, min(int(PASS_S / self._seconds_per_sample), self.target - self._samples))
         settings = RenderSettings("cycles", (width, height), samples)
         started = time.perf_counter()
-        frame = render_frame(camera_name, settings, linear=True, seed=self._samples, guides=True)
+        frame = render_frame(camera_name, settings, linear=True, seed=self._samples)
         self._seconds_per_sample = (time.perf_counter() - started) / samples
-        assert frame.linear is not None and frame.albedo is not None and frame.normal is not None
-        passes = [frame.linear, frame.albedo, frame.normal]
-        if self._sums is None:
-            self._sums = [p * samples for p in passes]
-        else:
-            self._sums = [total + p * samples for total, p in zip(self._sums, passes, strict=True)]
+        assert frame.linear is not None
+        weighted = frame.linear * samples
+        self._sum = weighted if self._sum is None else self._sum + weighted
         self._samples += samples
         converged = self._samples >= self.target
-        colour, albedo, normal = (total / self._samples for total in self._sums)
-        # while it refines, the denoiser's fast quality; the converged picture gets its best
-        rgb = display(denoise(colour, albedo, normal, fast=not converged))
+        # colour alone: guides rendered through the lens are blurred and noisy where the picture
+        # is, and taken as they are they would keep that noise as detail
+        rgb = display(denoise(self._sum / self._samples))
         return Picture(rgb, self._samples, converged=converged)
 
 
