@@ -4,8 +4,7 @@ picture, and the cost of each step; prints ``name: value unit`` lines.
 On the bundled default stage through CamA at f/1.4 focused on Hero's eye, 640×360. The baseline
 is the first wave's live picture (Workbench: no scene light, no depth of field), measured in the
 same run. "Converged" is stated as a noise level: a mean absolute difference under
-``CONVERGED_CODES`` 8-bit codes from a 256-sample render of the same view, denoised with its
-guides.
+``CONVERGED_CODES`` 8-bit codes from a 256-sample render of the same view, denoised.
 Run: ``.venv/bin/python bench/bench_live.py`` (this CPU, 640×360); on a machine with a GPU,
 ``bench/bench_live.py --gpu --size 1280x720`` renders with Cycles on the GPU (OptiX, else CUDA).
 """
@@ -97,12 +96,10 @@ def main() -> None:
         linear, albedo, normal = frame.linear, frame.albedo, frame.normal
         assert linear is not None
         plain_s = _median_s(lambda: denoise(linear))
-        guided_s = _median_s(lambda: denoise(linear, albedo, normal))
         fast_s = _median_s(lambda: denoise(linear, albedo, normal, fast=True))
-        print(f"denoise_colour_only_ms_{width}x{height}: {plain_s * 1000:.0f} ms")
-        print(f"denoise_guided_ms_{width}x{height}: {guided_s * 1000:.0f} ms (the converged picture)")
-        print(f"denoise_guided_fast_ms_{width}x{height}: {fast_s * 1000:.0f} ms (previews, refining)")
-        reference = display(denoise(linear, albedo, normal)).astype(np.float64)
+        print(f"denoise_colour_only_ms_{width}x{height}: {plain_s * 1000:.0f} ms (refinement passes)")
+        print(f"denoise_guided_fast_ms_{width}x{height}: {fast_s * 1000:.0f} ms (previews, at 4× their size)")
+        reference = display(denoise(linear)).astype(np.float64)
         view.next("CamA", changed=True)
         started = time.perf_counter()
         converged = None
