@@ -103,7 +103,10 @@ def _lens_to_subject(focal_mm: float, marked_m: float) -> float:
 def marked_focus_m(cam: bpy.types.Camera) -> float:
     """The camera's focus distance as its lens is marked: from the film plane (Blender's
     ``dof.focus_distance`` is the subject's distance from the lens)."""
-    return rounded_scalar(marked_distance_m(cam.lens, cam.dof.focus_distance))
+    # a subject nearer than 2f is never in focus: such a distance (set in an artist's Blender)
+    # reads as the closest mark a lens has, 4f
+    lens_to_subject = max(float(cam.dof.focus_distance), 2.0 * cam.lens / 1000.0)
+    return rounded_scalar(marked_distance_m(cam.lens, lens_to_subject))
 
 
 def breathing(cam: bpy.types.Camera) -> float:

@@ -106,7 +106,10 @@ def picture_lens_mm(camera: bpy.types.Object) -> float:
     per_dioptre = _camera.breathing(cam)
     if not per_dioptre:
         return float(cam.lens)
-    lost = per_dioptre / float(marked_distance_m(cam.lens, focus_distance(camera)))
+    lens_to_subject = focus_distance(camera)
+    if lens_to_subject <= 2.0 * cam.lens / 1000.0:  # a target behind the camera or inside 2f
+        return float(cam.lens)
+    lost = per_dioptre / float(marked_distance_m(cam.lens, lens_to_subject))
     return float(cam.lens) / (1.0 - min(max(lost, -0.9), 0.9))
 
 

@@ -151,6 +151,9 @@ def test_focus_is_marked_from_the_film_plane(stage: Stage) -> None:
     assert stage.optics("Cam").focus_m == pytest.approx(0.5, abs=1e-5)
     with pytest.raises(InvalidArgument, match="4 × its focal length"):
         stage.apply(_set_camera(CameraParams(focus_distance=0.15)))
+    bpy.data.objects["Cam"].data.dof.focus_distance = 0.01  # as an artist's Blender may hold it
+    assert stage.node_state("Cam").camera.focus_distance == pytest.approx(0.2), "the closest mark: 4f"
+    stage.apply(_set_camera(CameraParams(focus_distance=0.5)))
     resolved, _ = stage.apply(RackFocus(node="Cam", to_target="Near", frames=10))  # Near: 2 m from the lens
     assert resolved.to_distance == pytest.approx(marked_distance_m(50.0, 2.0), abs=1e-6)
     assert resolved.from_distance == pytest.approx(0.5, abs=1e-6)
