@@ -17,7 +17,12 @@ const $ = (selector) => document.querySelector(selector);
 const video = $("#video");
 const params = new URLSearchParams(location.search);
 const [width, height] = (params.get("size") || "640x360").split("x").map(Number);
-const quality = { engine: params.get("engine") || "cycles", samples: Number(params.get("samples") || 64) };
+// path traced: the samples a still picture converges to; Solid and EEVEE render once a change,
+// with these (Workbench anti-aliasing, EEVEE samples), fast enough to follow the view
+const RASTER_SAMPLES = { workbench: 8, eevee: 16 };
+const samplesFor = (engine, chosen) => (engine === "cycles" ? chosen : RASTER_SAMPLES[engine] || 1);
+const startEngine = params.get("engine") || "cycles";
+const quality = { engine: startEngine, samples: Number(params.get("samples")) || samplesFor(startEngine, 64) };
 let view = { camera: params.get("camera"), width, height, ...quality };
 if (params.get("camera") === "viewport") view = { viewport: true, width, height, ...quality };
 let mirror = null; // the page's copy of the stage: the welcome's snapshot + every event's result
@@ -220,14 +225,15 @@ $("#camera-buttons").addEventListener("click", (e) => {
 for (const id of ["#view-size", "#view-engine", "#view-samples"]) {
   $(id).addEventListener("change", () => {
     const [w, h] = $("#view-size").value.split("x").map(Number);
-    view = { ...view, width: w, height: h, engine: $("#view-engine").value, samples: Number($("#view-samples").value) };
+    const engine = $("#view-engine").value;
+    view = { ...view, width: w, height: h, engine, samples: samplesFor(engine, Number($("#view-samples").value)) };
     conn.setView(view);
     showQuality();
   });
 }
 $("#view-size").value = `${view.width}x${view.height}`;
 $("#view-engine").value = view.engine;
-$("#view-samples").value = String(view.samples);
+if (view.engine === "cycles") $("#view-samples").value = String(view.samples);
 const guides = new FrameGuides($("#guides"), video);
 const peaking = new Peaking($("#peaking"), video, guides);
 $("#peaking-on").addEventListener("change", () => peaking.set($("#peaking-on").checked));
