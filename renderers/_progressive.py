@@ -28,7 +28,7 @@ from ._lens_blur import lens_blur
 from ._settings import RenderSettings
 
 PREVIEW_SCALE = 2
-PASS_S = 1.0
+PASS_S = 0.3
 
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
