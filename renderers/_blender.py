@@ -105,22 +105,31 @@ def render_frame(
 def display(linear: np.ndarray) -> np.ndarray:
     """Scene-linear H×W×3 float colour -> uint8 display colour, through the scene's colour
     management (view transform, look, exposure, gamma), as Blender shows a render."""
-    height, width = linear.shape[:2]
     scene = bpy.context.scene
-    image = bpy.data.images.get(_DISPLAY_IMAGE)
-    if image is None or tuple(image.size) != (width, height):
-        if image is not None:
-            bpy.data.images.remove(image)
-        image = bpy.data.images.new(_DISPLAY_IMAGE, width, height, float_buffer=True, alpha=False)
-    rgba = np.ones((height, width, 4), np.float32)
-    rgba[..., :3] = linear[::-1]  # Blender's pixels start at the bottom row
-    image.pixels.foreach_set(rgba.ravel())
+    image = float_image(_DISPLAY_IMAGE, linear)
     scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="stagecraft-display-", dir=scratch) as tmp:
         path = os.path.join(tmp, "display.bmp")
         with image_format(scene, "BMP"):
             image.save_render(path, scene=scene)
         return read_bmp(Path(path).read_bytes())
+
+
+def float_image(name: str, pixels: np.ndarray, data: bool = False) -> bpy.types.Image:
+    """Blender's float image ``name`` holding H×W×3 ``pixels`` (top row first), reused while its
+    size stays; ``data``: not colour (no colour space, as a normal pass)."""
+    height, width = pixels.shape[:2]
+    image = bpy.data.images.get(name)
+    if image is None or tuple(image.size) != (width, height):
+        if image is not None:
+            bpy.data.images.remove(image)
+        image = bpy.data.images.new(name, width, height, float_buffer=True, alpha=False)
+        if data:
+            image.colorspace_settings.name = "Non-Color"
+    rgba = np.ones((height, width, 4), np.float32)
+    rgba[..., :3] = pixels[::-1]  # Blender's pixels start at the bottom row
+    image.pixels.foreach_set(rgba.ravel())
+    return image
 
 
 def render_still(

@@ -14,7 +14,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ._blender import _SCRATCH, _patched, _render, _temporary_node_group, image_format
+from ._blender import _SCRATCH, _patched, _render, _temporary_node_group, float_image, image_format
 from ._readback import read_exr_rgb
 
 _SOURCE_IMAGE = ".stagecraft-denoise"
@@ -36,7 +36,7 @@ def denoise(
     """
     height, width = linear.shape[:2]
     scene = bpy.context.scene
-    image = _image(_SOURCE_IMAGE, linear)
+    image = float_image(_SOURCE_IMAGE, linear)
     scratch = _SCRATCH if os.access(_SCRATCH, os.W_OK) else None
     with (
         tempfile.TemporaryDirectory(prefix="stagecraft-denoise-", dir=scratch) as tmp,
@@ -58,7 +58,7 @@ def denoise(
         for socket, guide in (("Albedo", albedo), ("Normal", normal)):
             if guide is not None:
                 node = tree.nodes.new("CompositorNodeImage")
-                node.image = _image(f"{_SOURCE_IMAGE} {socket}", guide, data=True)
+                node.image = float_image(f"{_SOURCE_IMAGE} {socket}", guide, data=True)
                 tree.links.new(node.outputs["Image"], denoiser.inputs[socket])
         tree.links.new(denoiser.outputs["Image"], output.inputs[0])
         path = os.path.join(tmp, "denoised.exr")
@@ -77,19 +77,3 @@ def denoise(
         ):
             _render()
         return read_exr_rgb(Path(path).read_bytes())
-
-
-def _image(name: str, pixels: np.ndarray, data: bool = False) -> bpy.types.Image:
-    """A float image ``name`` holding H×W×3 ``pixels`` (``data``: not colour, no colour space)."""
-    height, width = pixels.shape[:2]
-    image = bpy.data.images.get(name)
-    if image is None or tuple(image.size) != (width, height):
-        if image is not None:
-            bpy.data.images.remove(image)
-        image = bpy.data.images.new(name, width, height, float_buffer=True, alpha=False)
-        if data:
-            image.colorspace_settings.name = "Non-Color"
-    rgba = np.ones((height, width, 4), np.float32)
-    rgba[..., :3] = pixels[::-1]  # Blender's pixels start at the bottom row
-    image.pixels.foreach_set(rgba.ravel())
-    return image
